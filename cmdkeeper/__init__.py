@@ -1,0 +1,1 @@
+"""cmdkeeper: keeps NB-IoT device commands honest (process helpers, config, CLI)."""

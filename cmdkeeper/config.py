@@ -1,0 +1,129 @@
+"""Configuration: the one place that reads the environment.
+
+Every process builds a `Config` with `Config.from_env()` (or gets one passed in by a test) and
+hands it down; nothing else in the code base looks at `os.environ`. Secrets are held here but are
+never part of `repr()`, so a logged config cannot leak them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+#: Largest webhook or API request body accepted, in bytes (DESIGN.md: over 64 KiB is a 413).
+MAX_BODY_BYTES = 64 * 1024
+
+#: Names of the settings that are secrets: never logged, never echoed in an error.
+SECRET_FIELDS = frozenset(
+    {"api_token", "webhook_token", "huawei_secret", "onenet_api_key", "onenet_push_token",
+     "onenet_aes_key"}
+)
+
+
+class ConfigError(Exception):
+    """Raised at start-up when a variable is missing or malformed; names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 0 or 1, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """All settings of a cmdkeeper process. Units are in the names."""
+
+    redis_url: str | None = None
+    port: int = 5000
+    public_url: str = "http://localhost:5000"
+    api_token: str = field(default="", repr=False)
+    webhook_token: str = field(default="", repr=False)
+    huawei_base_url: str = ""
+    huawei_app_id: str = ""
+    huawei_secret: str = field(default="", repr=False)
+    onenet_base_url: str = ""
+    onenet_api_key: str = field(default="", repr=False)
+    onenet_push_token: str = field(default="", repr=False)
+    onenet_aes_key: str = field(default="", repr=False)
+    stale_after_s: int = 3600
+    supersede: bool = False
+    reconcile_after_s: int = 900
+    sweep_interval_s: int = 60
+    huawei_rate_per_min: int = 100
+    onenet_rate_per_min: int = 100
+    #: The platforms' rate-limit window; only an emulator run with a shorter window changes it.
+    platform_rate_window_s: int = 60
+    #: How long an identical callback counts as a platform re-push and is dropped at the door.
+    dedupe_ttl_s: int = 900
+    #: Where the embedded Redis keeps its data when REDIS_URL is unset.
+    var_dir: Path = Path("var")
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        return cls(
+            redis_url=env.get("REDIS_URL") or None,
+            port=_int(env, "PORT", 5000, minimum=1),
+            public_url=env.get("PUBLIC_URL", "http://localhost:5000").rstrip("/"),
+            api_token=env.get("CMDKEEPER_API_TOKEN", ""),
+            webhook_token=env.get("CMDKEEPER_WEBHOOK_TOKEN", ""),
+            huawei_base_url=env.get("HUAWEI_BASE_URL", "").rstrip("/"),
+            huawei_app_id=env.get("HUAWEI_APP_ID", ""),
+            huawei_secret=env.get("HUAWEI_SECRET", ""),
+            onenet_base_url=env.get("ONENET_BASE_URL", "").rstrip("/"),
+            onenet_api_key=env.get("ONENET_API_KEY", ""),
+            onenet_push_token=env.get("ONENET_PUSH_TOKEN", ""),
+            onenet_aes_key=env.get("ONENET_AES_KEY", ""),
+            stale_after_s=_int(env, "STALE_AFTER_S", 3600, minimum=1),
+            supersede=_flag(env, "SUPERSEDE"),
+            reconcile_after_s=_int(env, "RECONCILE_AFTER_S", 900, minimum=1),
+            sweep_interval_s=_int(env, "SWEEP_INTERVAL_S", 60, minimum=1),
+            huawei_rate_per_min=_int(env, "HUAWEI_RATE_PER_MIN", 100, minimum=1),
+            onenet_rate_per_min=_int(env, "ONENET_RATE_PER_MIN", 100, minimum=1),
+            platform_rate_window_s=_int(env, "PLATFORM_RATE_WINDOW_S", 60, minimum=1),
+            dedupe_ttl_s=_int(env, "DEDUPE_TTL_S", 900, minimum=1),
+            var_dir=Path(env.get("CMDKEEPER_VAR_DIR", "var")),
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        )
+
+    def with_(self, **changes: object) -> Config:
+        """A copy with some settings changed (tests use this)."""
+        return replace(self, **changes)
+
+    def require(self, *names: str) -> None:
+        """Fail fast, naming each missing variable, when a process needs settings that are unset."""
+        env_names = {f.name: _ENV_NAMES.get(f.name, f.name.upper()) for f in fields(self)}
+        missing = [env_names[n] for n in names if not getattr(self, n)]
+        if missing:
+            raise ConfigError("required environment variable(s) not set: " + ", ".join(missing))
+
+    def secrets(self) -> list[str]:
+        """The configured secret values, for scrubbing logs and tests that search for leaks."""
+        return [v for n in sorted(SECRET_FIELDS) if (v := getattr(self, n))]
+
+
+_ENV_NAMES = {
+    "api_token": "CMDKEEPER_API_TOKEN",
+    "webhook_token": "CMDKEEPER_WEBHOOK_TOKEN",
+    "var_dir": "CMDKEEPER_VAR_DIR",
+}

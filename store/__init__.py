@@ -1,0 +1,1 @@
+"""Redis state: key names, the command state machine (Lua), indexes and the connection."""

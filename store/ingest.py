@@ -1,0 +1,54 @@
+"""The webhook's write path: dedupe and enqueue a batch of events in one Redis round trip."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis
+
+from store import keys
+from store.scripts import Scripts
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One event ready to enqueue: what identifies it for dedupe, and its encoded message."""
+
+    dedupe_key: str
+    message_id: str
+    message_data: bytes
+
+
+class IngestStore:
+    """Runs `ingest.lua` against dramatiq's queue keys."""
+
+    def __init__(
+        self, client: redis.Redis, *, namespace: str, queue_name: str, dedupe_ttl_s: int
+    ) -> None:
+        self.script = Scripts(client).ingest
+        self.queue_keys = [
+            keys.dramatiq_queue_messages(namespace, queue_name),
+            keys.dramatiq_queue(namespace, queue_name),
+            keys.DUE_RECONCILE,
+        ]
+        self.dedupe_ttl_s = dedupe_ttl_s
+
+    def submit(self, batch: list[Pending], awake: Sequence[tuple[str, str]] = (),
+               hint_at_ms: int = 0) -> list[bool]:
+        """Enqueue each event unless already accepted; True where it was enqueued.
+
+        Each `(platform, device_id)` in `awake` gets a reconcile at `hint_at_ms` or sooner.
+        """
+        if not batch and not awake:
+            return []
+        args: list[object] = [self.dedupe_ttl_s, len(batch)]
+        for p in batch:
+            args += [p.message_id, p.message_data]
+        args.append(hint_at_ms)
+        args += [keys.device_tag(platform, device) for platform, device in awake]
+        flags = self.script(
+            keys=self.queue_keys + [p.dedupe_key for p in batch]
+            + [keys.device_quiet(platform, device) for platform, device in awake],
+            args=args)
+        return [bool(f) for f in flags]

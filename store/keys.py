@@ -1,0 +1,104 @@
+"""Every Redis key name cmdkeeper uses, and nothing else.
+
+Per-device keys carry the hash tag `{<platform>:<device_id>}` so one device's keys share a Redis
+Cluster slot and a device's update can be a single script. Fleet-wide indexes are sorted sets
+scored by epoch milliseconds, whose members are `<platform>:<device_id>`.
+
+The dramatiq queue keys are dramatiq's own names; they are built here too because the webhook's
+ingest script writes the message into the queue in the same round trip as its dedupe check.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+PREFIX = "ck"
+
+
+def device_tag(platform: str, device_id: str) -> str:
+    """The member naming a device in the fleet-wide indexes (and the hash tag's content)."""
+    return f"{platform}:{device_id}"
+
+
+def command(platform: str, device_id: str, command_id: str) -> str:
+    """Hash: one command's record, its timeline included."""
+    return f"{PREFIX}:{{{platform}:{device_id}}}:cmd:{command_id}"
+
+
+def device_commands(platform: str, device_id: str) -> str:
+    """Sorted set: the device's command ids, scored by creation time."""
+    return f"{PREFIX}:{{{platform}:{device_id}}}:cmds"
+
+
+def device_stale(platform: str, device_id: str) -> str:
+    """Sorted set: the device's PENDING command ids, scored by when each becomes stale."""
+    return f"{PREFIX}:{{{platform}:{device_id}}}:stale"
+
+
+def device_quiet(platform: str, device_id: str) -> str:
+    """Sorted set: open command ids scored by when their silence calls for a reconcile.
+
+    The member `*` is an explicit request (an unknown command was seen, a device woke up).
+    """
+    return f"{PREFIX}:{{{platform}:{device_id}}}:quiet"
+
+
+def device_lock(platform: str, device_id: str) -> str:
+    """String with a TTL: held while a command is being created on the device or a bulk
+    cancel of the device runs, so a bulk cancel never catches a command being created."""
+    return f"{PREFIX}:{{{platform}:{device_id}}}:lock"
+
+
+def dedupe(platform: str, device_id: str, command_id: str, platform_status: str) -> str:
+    """String with a TTL: this exact status report was already accepted."""
+    return f"{PREFIX}:{{{platform}:{device_id}}}:seen:{command_id}:{platform_status}"
+
+
+#: Number of hashes the command -> device index is spread over, so each stays small and compact.
+COMMAND_INDEX_BUCKETS = 4096
+
+
+def command_device_index(platform: str, command_id: str) -> str:
+    """Hash: command id -> device id, one bucket of it (the API names commands without device)."""
+    bucket = zlib.crc32(command_id.encode()) % COMMAND_INDEX_BUCKETS
+    return f"{PREFIX}:c2d:{platform}:{bucket}"
+
+
+#: Sorted set: devices scored by the earliest stale deadline among their PENDING commands.
+DUE_REVOKE = f"{PREFIX}:due:revoke"
+
+#: Sorted set: devices scored by when they are next due for a history reconcile.
+DUE_RECONCILE = f"{PREFIX}:due:reconcile"
+
+def rate_window(name: str) -> str:
+    """Sorted set: the call log of one platform app's shared budget, scored by time."""
+    return f"{PREFIX}:rate:{name}"
+
+
+def rate_learned_limit(name: str) -> str:
+    """String with a TTL: a lower limit learned from the platform's throttling answer."""
+    return f"{PREFIX}:rate:{name}:learned"
+
+
+def platform_token(name: str) -> str:
+    """Hash: the platform app's shared access token (token, expiry, refresh token)."""
+    return f"{PREFIX}:token:{name}"
+
+
+def platform_token_lock(name: str) -> str:
+    """String: held by the one process logging in for this platform app."""
+    return f"{PREFIX}:token:{name}:lock"
+
+
+#: String: the clock's leader lock (holder id, with a TTL).
+CLOCK_LOCK = f"{PREFIX}:clock:lock"
+
+
+def dramatiq_queue(namespace: str, queue_name: str) -> str:
+    """List: message ids waiting on a dramatiq queue (dramatiq's own key name)."""
+    return f"{namespace}:{queue_name}"
+
+
+def dramatiq_queue_messages(namespace: str, queue_name: str) -> str:
+    """Hash: message id -> encoded message, for a dramatiq queue (dramatiq's own key name)."""
+    return f"{namespace}:{queue_name}.msgs"

@@ -1,0 +1,94 @@
+-- Apply one status event to a command, atomically (DESIGN.md, "The command model").
+-- KEYS: cmd, device_cmds, device_stale, device_quiet, due_revoke, due_reconcile, cmd_index
+-- ARGV: platform, device_id, command_id, state, entry ('{a}' stands for the attempt), attempt
+--       (-1: the command's current attempt), platform_status, now_ms,
+--       reconcile_after_ms, device_member, max_timeline, request_reconcile, at_ms,
+--       then field/value pairs that fill in fields the record lacks (never overwrite)
+-- Returns {outcome, state}: outcome is created | moved | late | duplicate | unchanged.
+local cmd, cmds, stale, quiet, due_revoke, due_reconcile, cmd_index =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local command_id, state, entry_template = ARGV[3], ARGV[4], ARGV[5]
+local attempt = tonumber(ARGV[6])
+local platform_status = ARGV[7]
+local now = tonumber(ARGV[8])
+local reconcile_after = tonumber(ARGV[9])
+local member = ARGV[10]
+local max_timeline = tonumber(ARGV[11])
+local request_reconcile = ARGV[12] == '1'
+local at_ms = ARGV[13]
+
+local function fill_missing()
+  for i = 14, #ARGV, 2 do
+    redis.call('HSETNX', cmd, ARGV[i], ARGV[i + 1])
+  end
+end
+
+local cur = redis.call('HMGET', cmd, 'state', 'attempt', 'tl', 'stale_at')
+if attempt < 0 then
+  -- A report that does not say which attempt it is about (OneNET pushes): the current one.
+  attempt = tonumber(cur[2] or '0') or 0
+end
+local entry = (string.gsub(entry_template, '{a}', tostring(attempt), 1))
+if not cur[1] then
+  -- A command we never saw: record what we know and ask history for the rest.
+  redis.call('HSET', cmd, 'platform', ARGV[1], 'device_id', ARGV[2], 'command_id', command_id,
+    'state', state, 'platform_status', platform_status, 'attempt', attempt,
+    'created_at', at_ms, 'updated_at', now, 'tl', entry .. ',1', 'origin', 'unknown')
+  fill_missing()
+  redis.call('ZADD', cmds, at_ms, command_id)
+  redis.call('HSET', cmd_index, command_id, ARGV[2])
+  if RANK[state] < TERMINAL then
+    redis.call('ZADD', quiet, now + reconcile_after, command_id)
+  end
+  if request_reconcile then
+    redis.call('ZADD', quiet, now, '*')
+  end
+  refresh_due(quiet, due_reconcile, member)
+  return {'created', state}
+end
+
+local cur_state, tl = cur[1], cur[3]
+local cur_attempt = tonumber(cur[2] or '0') or 0
+fill_missing()
+if not request_reconcile and state == cur_state and attempt == cur_attempt then
+  -- History confirms what we know: no timeline noise, but it counts as news.
+  if RANK[cur_state] < TERMINAL then
+    redis.call('ZADD', quiet, now + reconcile_after, command_id)
+    refresh_due(quiet, due_reconcile, member)
+  end
+  if state == 'PENDING' and cur[4] and not redis.call('ZSCORE', stale, command_id) then
+    -- a command parked after a refused cancel that is still waiting: revocable again
+    redis.call('ZADD', stale, cur[4], command_id)
+    refresh_due(stale, due_revoke, member)
+  end
+  return {'unchanged', cur_state}
+end
+if timeline_has(tl, entry) then
+  -- The same event again (a redelivered message): nothing to do.
+  return {'duplicate', cur_state}
+end
+
+local moved = RANK[cur_state] < TERMINAL and
+  (attempt > cur_attempt or (attempt == cur_attempt and RANK[state] > RANK[cur_state]))
+
+redis.call('HSET', cmd, 'tl', timeline_append(tl, entry .. (moved and ',1' or ',0'), max_timeline))
+if not moved then
+  return {'late', cur_state}
+end
+
+redis.call('HSET', cmd, 'state', state, 'platform_status', platform_status, 'attempt', attempt,
+  'updated_at', now)
+if state == 'PENDING' and cur[4] then
+  -- A retried OneNET command waits again and is revocable again, by its original deadline.
+  redis.call('ZADD', stale, cur[4], command_id)
+else
+  redis.call('ZREM', stale, command_id)
+end
+refresh_due(stale, due_revoke, member)
+if RANK[state] == TERMINAL then
+  redis.call('ZREM', quiet, command_id)
+else
+  redis.call('ZADD', quiet, now + reconcile_after, command_id)
+end
+refresh_due(quiet, due_reconcile, member)
+return {'moved', state}

@@ -1,0 +1,75 @@
+-- Record a command just created on the platform (state PENDING, source api).
+-- A callback may have raced ahead of the platform's answer and created the record already: then
+-- the descriptive fields are filled in and the PENDING entry joins the timeline without moving
+-- the state.
+-- With supersede on, older PENDING commands of the device with the same service and method
+-- become stale now and point at the new one (replaced_by / replaces).
+-- KEYS: cmd, device_cmds, device_stale, device_quiet, due_revoke, due_reconcile, cmd_index
+-- ARGV: command_id, device_id, created_ms, stale_at_ms, reconcile_at_ms, device_member, entry,
+--       max_timeline, supersede (1|0), service_id, method, now_ms, command key prefix,
+--       then field/value pairs of the record
+-- Returns {state, replaced command ids...}.
+local cmd, cmds, stale, quiet, due_revoke, due_reconcile, cmd_index =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local command_id, device_id, created, stale_at, reconcile_at, member, entry =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local max_timeline = tonumber(ARGV[8])
+local supersede, service_id, method, now, prefix = ARGV[9] == '1', ARGV[10], ARGV[11], ARGV[12],
+  ARGV[13]
+
+local fields = {}
+for i = 14, #ARGV do
+  fields[#fields + 1] = ARGV[i]
+end
+
+local replaced = {}
+if supersede then
+  for _, other in ipairs(redis.call('ZRANGE', stale, 0, -1)) do
+    if other ~= command_id then
+      local key = prefix .. other
+      local f = redis.call('HMGET', key, 'service_id', 'method', 'created_at')
+      if f[1] == service_id and f[2] == method and tonumber(f[3] or '0') <= tonumber(created) then
+        redis.call('HSET', key, 'replaced_by', command_id, 'stale_at', now)
+        redis.call('ZADD', stale, now, other)
+        replaced[#replaced + 1] = other
+      end
+    end
+  end
+  if #replaced > 0 then
+    fields[#fields + 1] = 'replaces'
+    fields[#fields + 1] = replaced[#replaced]
+  end
+end
+
+redis.call('ZADD', cmds, created, command_id)
+redis.call('HSET', cmd_index, command_id, device_id)
+
+local cur = redis.call('HMGET', cmd, 'state', 'tl')
+if cur[1] then
+  for i = 1, #fields, 2 do
+    if fields[i] == 'platform_status' then
+      -- the record's status is the newer one a callback brought: keep it
+      fields[i + 1] = redis.call('HGET', cmd, 'platform_status') or fields[i + 1]
+    end
+  end
+  redis.call('HSET', cmd, unpack(fields))
+  redis.call('HSET', cmd, 'created_at', created, 'stale_at', stale_at, 'origin', 'api')
+  if not timeline_has(cur[2], entry) then
+    redis.call('HSET', cmd, 'tl', timeline_append(cur[2], entry .. ',0', max_timeline))
+  end
+  if cur[1] == 'PENDING' then
+    redis.call('ZADD', stale, stale_at, command_id)
+  end
+  refresh_due(stale, due_revoke, member)
+  return {cur[1], unpack(replaced)}
+end
+
+redis.call('HSET', cmd, unpack(fields))
+redis.call('HSET', cmd, 'command_id', command_id, 'device_id', device_id, 'state', 'PENDING',
+  'attempt', 0, 'created_at', created, 'updated_at', created,
+  'stale_at', stale_at, 'origin', 'api', 'tl', entry .. ',1')
+redis.call('ZADD', stale, stale_at, command_id)
+redis.call('ZADD', quiet, reconcile_at, command_id)
+refresh_due(stale, due_revoke, member)
+refresh_due(quiet, due_reconcile, member)
+return {'PENDING', unpack(replaced)}

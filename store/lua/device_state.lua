@@ -1,0 +1,20 @@
+-- A device's open commands (for reconcile) and its PENDING ones with their stale deadlines
+-- (for revocation), in one round trip.
+-- KEYS: device_quiet, device_stale
+-- ARGV: command key prefix (up to and including ':cmd:')
+-- Returns {open, pending}: open = flat {id, state, created_at, origin, ...},
+--                          pending = flat {id, stale_at, ...}
+local open = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if id ~= '*' then
+    local f = redis.call('HMGET', ARGV[1] .. id, 'state', 'created_at', 'origin')
+    if f[1] then
+      open[#open + 1] = id
+      open[#open + 1] = f[1]
+      open[#open + 1] = f[2] or ''
+      open[#open + 1] = f[3] or ''
+    end
+  end
+end
+local pending = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+return {open, pending}

@@ -1,0 +1,28 @@
+-- The webhook's one round trip: for each event, drop it if the same report was accepted within
+-- the dedupe window, else put its message on the dramatiq queue (exactly as dramatiq's own
+-- enqueue does: message data into the queue's hash, its id onto the queue's list). Then, for
+-- each device that showed signs of being awake, ask for a reconcile at `hint_at` (or sooner).
+-- KEYS: queue_messages, queue, due_reconcile, dedupe key per event, device_quiet key per hint
+-- ARGV: dedupe_ttl_s, n_events, message_id and message_data per event, hint_at_ms,
+--       device member per hint
+-- Returns one flag per event: 1 enqueued, 0 duplicate.
+local n = tonumber(ARGV[2])
+local out = {}
+for i = 1, n do
+  local j = 3 + (i - 1) * 2
+  if redis.call('SET', KEYS[3 + i], '1', 'NX', 'EX', ARGV[1]) then
+    redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1])
+    redis.call('RPUSH', KEYS[2], ARGV[j])
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+local hint_at = ARGV[3 + 2 * n]
+for h = 1, #KEYS - 3 - n do
+  local quiet = KEYS[3 + n + h]
+  redis.call('ZADD', quiet, 'LT', hint_at, '*')
+  local first = redis.call('ZRANGE', quiet, 0, 0, 'WITHSCORES')
+  redis.call('ZADD', KEYS[3], first[2], ARGV[3 + 2 * n + h])
+end
+return out

@@ -1,0 +1,16 @@
+-- A device's commands, newest first, each as a flat HGETALL array; optionally one state only.
+-- KEYS: device_cmds
+-- ARGV: command key prefix (up to and including ':cmd:'), limit, state ('' for any)
+local ids = redis.call('ZREVRANGE', KEYS[1], 0, -1)
+local limit, want = tonumber(ARGV[2]), ARGV[3]
+local out = {}
+for _, id in ipairs(ids) do
+  if #out >= limit then
+    break
+  end
+  local key = ARGV[1] .. id
+  if want == '' or redis.call('HGET', key, 'state') == want then
+    out[#out + 1] = redis.call('HGETALL', key)
+  end
+end
+return out

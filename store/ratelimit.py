@@ -1,0 +1,142 @@
+"""The shared platform call budget: a sliding-window log in Redis, one per platform app.
+
+Every worker and web process takes a slot here before calling a platform, so the platform's
+limit (calls per rolling minute) is never exceeded, however many processes there are. Work is
+served by urgency when the budget runs short: revoking a stale command (it may be delivered
+any moment) may use the whole budget; an operator's request (creating a command, a manual
+reconcile) leaves half of `reserve` to revocations; background reconciliation leaves all of it.
+So reconciliation never starves an operator, and neither can keep a stale command from being
+revoked.
+
+When the platform throttles anyway (its real limit is lower than configured, or another client
+shares the app), the budget learns: for `LEARNED_TTL_MS` it allows a little less than the calls
+the window held at that moment. The window then holds more than that, so every process waits
+until enough of the oldest calls have aged out, instead of bumping into the limit again and
+again; revocations still go first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from enum import IntEnum
+
+import redis
+
+from cmdkeeper.clock import Clock, system_clock
+from platforms.errors import RateLimitTimeout
+from store import keys
+
+#: The platforms count calls per rolling minute.
+PLATFORM_WINDOW_MS = 60_000
+#: Our window is a little longer than the platform's, so calls that reach the platform some
+#: milliseconds after we counted them still fall inside one of our windows.
+WINDOW_MARGIN_MS = 1_000
+WINDOW_MS = PLATFORM_WINDOW_MS + WINDOW_MARGIN_MS
+
+#: How long a limit learned from a throttling answer holds before the configured one returns.
+LEARNED_TTL_MS = 10 * 60 * 1000
+
+_TAKE = """
+local key, now, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local limit, reserve = tonumber(ARGV[3]), tonumber(ARGV[5])
+local learned = tonumber(redis.call('GET', KEYS[2]) or '0')
+if learned > 0 and learned < limit then
+  limit = learned
+end
+if reserve > 0 then
+  limit = math.max(1, limit - reserve)
+end
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local used = redis.call('ZCARD', key)
+if used < limit then
+  redis.call('ZADD', key, now, ARGV[4])
+  redis.call('PEXPIRE', key, window)
+  return {1, used + 1}
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return {0, tonumber(oldest[2]) + window - now}
+"""
+
+
+_LEARN = """
+local key, now, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local used = redis.call('ZCARD', key)
+-- the platform's limit is below what this window holds: learn nine tenths of it (never less
+-- than a tenth of the configured limit, so another client's burst cannot stall us for long)
+local learned = math.max(tonumber(ARGV[4]), math.floor(used * 0.9))
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+if current == 0 or learned < current then
+  redis.call('SET', KEYS[2], learned, 'PX', ARGV[3])
+end
+return learned
+"""
+
+
+class Priority(IntEnum):
+    REVOKE = 0
+    USER = 1
+    BACKGROUND = 2
+
+
+#: How long each priority may hold a thread waiting for a slot, in seconds. Background work
+#: gives up quickly and comes back later, so it never fills the workers' threads while a
+#: revocation waits for one; an operator's request waits about as long as a client would.
+MAX_WAIT_S = {Priority.REVOKE: 30.0, Priority.USER: 10.0, Priority.BACKGROUND: 2.0}
+
+
+class RateLimiter:
+    """Takes call slots from a shared window; `acquire` waits (bounded) for one to free up."""
+
+    def __init__(self, client: redis.Redis, name: str, per_minute: int, *,
+                 clock: Clock = system_clock, sleep: Callable[[float], None] = time.sleep,
+                 reserve: int | None = None, window_ms: int = WINDOW_MS) -> None:
+        self.key = keys.rate_window(name)
+        self.learned_key = keys.rate_learned_limit(name)
+        self.name = name
+        self.per_minute = per_minute
+        self.reserve = max(1, per_minute // 5) if reserve is None else reserve
+        self.clock, self.sleep = clock, sleep
+        self._take = client.register_script(_TAKE)
+        self._learn = client.register_script(_LEARN)
+        self._seq = 0
+        self.window_ms = window_ms
+
+    def _reserve(self, priority: Priority) -> int:
+        """Slots this priority must leave free for more urgent work."""
+        if priority is Priority.REVOKE or self.per_minute <= self.reserve:
+            return 0
+        return self.reserve // 2 if priority is Priority.USER else self.reserve
+
+    def try_acquire(self, priority: Priority = Priority.BACKGROUND) -> float:
+        """0 when a slot was taken; else how many seconds until one may free up."""
+        self._seq += 1
+        now = self.clock()
+        member = f"{now}-{id(self)}-{self._seq}"
+        ok, value = self._take(keys=[self.key, self.learned_key],
+                               args=[now, self.window_ms, self.per_minute, member,
+                                     self._reserve(priority)])
+        return 0.0 if ok else max(int(value), 1) / 1000
+
+    def learn_from_throttling(self) -> None:
+        """The platform said we are over its limit: learn a lower one, which every process
+        then keeps to."""
+        now = self.clock()
+        self._learn(keys=[self.key, self.learned_key],
+                    args=[now, self.window_ms, LEARNED_TTL_MS, max(1, self.per_minute // 10)])
+
+    def acquire(self, priority: Priority = Priority.BACKGROUND, *,
+                max_wait_s: float | None = None) -> None:
+        """Take a slot, waiting up to `max_wait_s` (by default, as long as the priority may
+        hold a thread: see MAX_WAIT_S); RateLimitTimeout when none frees up."""
+        max_wait_s = MAX_WAIT_S[priority] if max_wait_s is None else max_wait_s
+        waited = 0.0
+        while True:
+            wait = self.try_acquire(priority)
+            if wait == 0:
+                return
+            if waited + wait > max_wait_s:
+                raise RateLimitTimeout(self.name, waited)
+            self.sleep(wait)
+            waited += wait
