@@ -1,0 +1,50 @@
+"""The emulator's Flask app: both platforms, the control API, and the log of every API call."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+
+from cmdkeeper.http import install_error_handlers
+from emulator import control, huawei, onenet
+from emulator.settings import Settings, from_env
+from emulator.world import Emulator
+
+#: Blueprints whose calls are platform API calls (logged, rate-limited).
+PLATFORM_BLUEPRINTS = ("huawei", "onenet")
+
+
+def create_emulator_app(settings: Settings | None = None, *, start_threads: bool = True) -> Flask:
+    """The app; `settings=None` reads the environment. The emulator is `app.extensions["emulator"]`.
+
+    `start_threads=False` leaves the ticker and the delivery sender stopped (for unit tests).
+    """
+    settings = settings or from_env()
+    app = Flask("emulator")
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.json.sort_keys = False
+    emulator = Emulator(settings)
+    app.extensions["emulator"] = emulator
+    install_error_handlers(app)
+    app.register_blueprint(huawei.bp)
+    app.register_blueprint(onenet.bp)
+    app.register_blueprint(control.bp)
+
+    @app.after_request
+    def _log_call(response):
+        if request.blueprint in PLATFORM_BLUEPRINTS:
+            with emulator.lock:
+                emulator.calls.record(
+                    at_ms=g.get("at_ms", emulator.engine.now_ms), platform=request.blueprint,
+                    app=g.get("app"), method=request.method, path=request.path,
+                    query=request.query_string.decode("latin-1"), status=response.status_code,
+                    error_code=g.get("error_code"))
+        return response
+
+    @app.get("/")
+    def index():
+        return {"emulator": "cmdkeeper platform emulator", "huawei": "/iocm/app/...",
+                "onenet": "/nbiot/...", "control": "/_emulator/status"}
+
+    if start_threads:
+        emulator.start()
+    return app

@@ -1,0 +1,1 @@
+"""Outbound platform clients (Huawei OceanConnect, OneNET) and the platforms' vocabularies."""
