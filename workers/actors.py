@@ -1,0 +1,113 @@
+"""The dramatiq actors: each states its retries, backoff and time limit, and calls one function.
+
+Messages carry plain values (ids, states, times), never objects.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+
+from platforms.errors import PermanentError, RateLimitTimeout
+from store.ratelimit import Priority
+from workers import broker, events, reconcile, revoke, runtime
+
+broker.current()  # bind the actors below to cmdkeeper's broker, never dramatiq's default
+
+log = logging.getLogger(__name__)
+
+#: Queue every cmdkeeper actor uses.
+QUEUE = "cmdkeeper"
+
+#: A malformed message will never apply: fail it at once instead of retrying.
+MALFORMED = (KeyError, ValueError, TypeError)
+
+#: Applying an event only fails while Redis is away: retry often, not for long.
+APPLY_MAX_RETRIES = 10
+APPLY_MIN_BACKOFF_MS = 200
+APPLY_MAX_BACKOFF_MS = 30_000
+APPLY_TIME_LIMIT_MS = 10_000
+
+#: Platform jobs: a few retries with backoff for throttling and outages; permanent errors end
+#: the job at once (they are recorded on the commands). The clock's lease re-offers the work
+#: after the last retry.
+JOB_MAX_RETRIES = 5
+JOB_MIN_BACKOFF_MS = 500
+JOB_MAX_BACKOFF_MS = 60_000
+JOB_TIME_LIMIT_MS = 120_000
+
+#: Following a cancel task: first look after this long, then back off, for at most this many.
+TASK_POLL_MS = 1_000
+TASK_POLL_MAX_MS = 30_000
+TASK_MAX_POLLS = 12
+
+
+def _priority(user: bool) -> Priority:
+    return Priority.USER if user else Priority.BACKGROUND
+
+
+#: Revoking a stale command goes first, whoever asked: the device may wake any moment.
+REVOKE = Priority.REVOKE
+
+
+#: Order in which a worker runs the messages it holds (lower first): a stale command may be
+#: delivered any moment; an event is quick; a reconcile can wait.
+REVOKE_PRIORITY, APPLY_PRIORITY, RECONCILE_PRIORITY = 0, 10, 20
+#: A reconcile that found no call budget comes back this much later (not as a retry storm).
+RECONCILE_LATER_MS = 10_000
+
+
+@dramatiq.actor(queue_name=QUEUE, max_retries=APPLY_MAX_RETRIES,
+                min_backoff=APPLY_MIN_BACKOFF_MS, max_backoff=APPLY_MAX_BACKOFF_MS,
+                time_limit=APPLY_TIME_LIMIT_MS, throws=MALFORMED, priority=APPLY_PRIORITY)
+def apply_event(event: dict) -> None:
+    rt = runtime.current()
+    events.apply_event(rt.store, event, rt.clock)
+
+
+_JOB = dict(queue_name=QUEUE, max_retries=JOB_MAX_RETRIES, min_backoff=JOB_MIN_BACKOFF_MS,
+            max_backoff=JOB_MAX_BACKOFF_MS, time_limit=JOB_TIME_LIMIT_MS,
+            throws=(PermanentError, *MALFORMED))
+
+
+@dramatiq.actor(**_JOB, priority=REVOKE_PRIORITY)
+def revoke_device(platform: str, device_id: str, only_stale: bool = True) -> None:
+    rt = runtime.current()
+    result = revoke.revoke_device(rt.store, rt.gateway(platform), device_id, rt.clock,
+                                  only_stale=only_stale, priority=REVOKE)
+    if result.task_id:
+        follow_cancel_task.send_with_options(
+            args=(platform, device_id, result.task_id, result.lock_owner, 0),
+            delay=TASK_POLL_MS)
+
+
+@dramatiq.actor(**_JOB, priority=REVOKE_PRIORITY)
+def follow_cancel_task(platform: str, device_id: str, task_id: str, lock_owner: str | None,
+                       polls: int = 0) -> None:
+    rt = runtime.current()
+    result = revoke.follow_task(rt.store, rt.gateway(platform), device_id, task_id, rt.clock,
+                                lock_owner=lock_owner, priority=REVOKE)
+    if not result.task_id:
+        return
+    if polls >= TASK_MAX_POLLS:
+        log.warning("cancel task %s of %s:%s still running after %d looks; reconciling instead",
+                    task_id, platform, device_id, polls)
+        if lock_owner:
+            rt.store.locks.release(platform, device_id, lock_owner)
+        rt.store.request_reconcile(platform, device_id, rt.clock())
+        return
+    delay = min(TASK_POLL_MS * 2 ** (polls + 1), TASK_POLL_MAX_MS)
+    follow_cancel_task.send_with_options(
+        args=(platform, device_id, task_id, lock_owner, polls + 1), delay=delay)
+
+
+@dramatiq.actor(**_JOB, priority=RECONCILE_PRIORITY)
+def reconcile_device(platform: str, device_id: str, user: bool = False) -> None:
+    rt = runtime.current()
+    try:
+        reconcile.reconcile_device(rt.store, rt.gateway(platform), device_id, rt.clock,
+                                   priority=_priority(user))
+    except RateLimitTimeout:
+        # the budget is spoken for (revocations go first): come back later, freeing the thread
+        rt.store.request_reconcile(platform, device_id, rt.clock() + RECONCILE_LATER_MS)

@@ -1,0 +1,177 @@
+"""The `clock` process: every SWEEP_INTERVAL_S, claim due devices and hand them to the workers.
+
+Exactly one clock works at a time: each sweep first takes (or renews) a Redis lock with a TTL of
+a few intervals, so a second clock stays idle and takes over only when the first one is gone.
+A claimed device's deadline moves a lease ahead, so a job still running is not handed out again;
+the job re-points the deadline when it ends, and if it dies the lease runs out.
+
+Revocations look one interval ahead: a device whose command becomes stale before the next sweep
+is claimed now and the clock sends its job at the very deadline, so a stale command is revoked
+when it becomes stale, not up to a sweep interval later. (The clock holds these few jobs itself
+rather than as delayed messages in a worker, which would lose them for a while if it died.)
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+
+from cmdkeeper.clock import Clock, system_clock
+from cmdkeeper.config import Config
+from cmdkeeper.logs import setup_logging
+from store import connection, keys
+from store.due import claim_due
+from store.locks import OwnedLock
+from store.scripts import Scripts
+from workers import broker
+
+log = logging.getLogger("cmdkeeper.clock")
+
+#: The lock outlives a missed sweep or two, not more: a dead clock is replaced this fast.
+LOCK_TTL_INTERVALS = 3
+#: How long a claimed device is left to its job before it is offered again.
+CLAIM_LEASE_MS = 10 * 60 * 1000
+#: Most devices handed out per index per sweep (the rest wait for the next sweep).
+CLAIM_LIMIT = 1000
+
+
+#: A revocation sent at its deadline goes this much after it, so that it never looks a hair
+#: too early (the processes' clocks agree only to a few milliseconds).
+DEADLINE_SLACK_MS = 20
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """Claimed devices as (platform, device id, deadline ms), and when they were claimed."""
+
+    now_ms: int
+    revoke: list[tuple[str, str, int]]
+    reconcile: list[tuple[str, str, int]]
+
+
+def claim(client: redis.Redis, scripts: Scripts, now_ms: int, lookahead_ms: int = 0) -> Claimed:
+    return Claimed(
+        now_ms,
+        claim_due(client, scripts, keys.DUE_REVOKE, now_ms, lease_ms=CLAIM_LEASE_MS,
+                  limit=CLAIM_LIMIT, lookahead_ms=lookahead_ms),
+        claim_due(client, scripts, keys.DUE_RECONCILE, now_ms, lease_ms=CLAIM_LEASE_MS,
+                  limit=CLAIM_LIMIT),
+    )
+
+
+Send = Callable[[str, str], None]
+
+
+def _send_revoke(platform: str, device_id: str) -> None:
+    from workers import actors
+
+    actors.revoke_device.send(platform, device_id)
+
+
+def _send_reconcile(platform: str, device_id: str) -> None:
+    from workers import actors
+
+    actors.reconcile_device.send(platform, device_id)
+
+
+class Dispatcher:
+    """Sends claimed jobs: due ones at once, upcoming revocations at their deadline."""
+
+    def __init__(self, send_revoke: Send = _send_revoke,
+                 send_reconcile: Send = _send_reconcile) -> None:
+        self.send_revoke, self.send_reconcile = send_revoke, send_reconcile
+        self.upcoming: list[tuple[int, str, str]] = []  # a heap of (deadline, platform, device)
+
+    def __call__(self, claimed: Claimed) -> None:
+        for platform, device_id, due_ms in claimed.revoke:
+            if due_ms <= claimed.now_ms:
+                self.send_revoke(platform, device_id)
+            else:
+                heapq.heappush(self.upcoming, (due_ms + DEADLINE_SLACK_MS, platform, device_id))
+        for platform, device_id, _ in claimed.reconcile:
+            self.send_reconcile(platform, device_id)
+
+    def send_due(self, now_ms: int) -> int:
+        sent = 0
+        while self.upcoming and self.upcoming[0][0] <= now_ms:
+            _, platform, device_id = heapq.heappop(self.upcoming)
+            self.send_revoke(platform, device_id)
+            sent += 1
+        return sent
+
+    def next_ms(self) -> int | None:
+        return self.upcoming[0][0] if self.upcoming else None
+
+class Leadership:
+    """The clock's leader lock: acquire, or renew while this clock holds it."""
+
+    def __init__(self, client: redis.Redis, holder: str, ttl_ms: int) -> None:
+        self.lock, self.holder, self.ttl_ms = OwnedLock(client, keys.CLOCK_LOCK), holder, ttl_ms
+
+    def hold(self) -> bool:
+        return self.lock.hold(self.holder, self.ttl_ms)
+
+    def release(self) -> None:
+        self.lock.release(self.holder)
+
+
+def sweep(client: redis.Redis, scripts: Scripts, leadership: Leadership, clock: Clock,
+          dispatch: Callable[[Claimed], None], lookahead_ms: int = 0) -> Claimed | None:
+    """One tick: None when another clock leads; else the claimed devices, handed to dispatch."""
+    if not leadership.hold():
+        return None
+    claimed = claim(client, scripts, clock(), lookahead_ms)
+    dispatch(claimed)
+    if claimed.revoke or claimed.reconcile:
+        log.info("sweep: %d device(s) to revoke, %d to reconcile",
+                 len(claimed.revoke), len(claimed.reconcile))
+    return claimed
+
+
+def run(config: Config, stop: threading.Event) -> None:
+    broker.configure(config)
+    client = connection.client(connection.resolve_url(config))
+    scripts = Scripts(client)
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    leadership = Leadership(client, holder, config.sweep_interval_s * 1000 * LOCK_TTL_INTERVALS)
+    log.info("clock started, sweeping every %ds", config.sweep_interval_s)
+    interval_ms = config.sweep_interval_s * 1000
+    dispatcher = Dispatcher()
+    next_sweep = 0
+    try:
+        while not stop.is_set():
+            try:
+                if system_clock() >= next_sweep:
+                    next_sweep = system_clock() + interval_ms
+                    sweep(client, scripts, leadership, system_clock, dispatcher,
+                          lookahead_ms=interval_ms)
+                dispatcher.send_due(system_clock())
+            except redis.RedisError as e:
+                # claimed devices come back when their lease runs out: nothing is lost
+                log.warning("sweep failed, will retry next interval: %s", e)
+            wake = min(next_sweep, dispatcher.next_ms() or next_sweep)
+            stop.wait(max(0, wake - system_clock()) / 1000)
+    finally:
+        leadership.release()
+        log.info("clock stopped")
+
+
+def main() -> None:
+    config = Config.from_env()
+    setup_logging(config)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    run(config, stop)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Creating a command: on the platform first, then recorded PENDING with its stale deadline.
+
+Called by the web process (the API answers with the record), so it takes its dependencies as
+arguments like every function here. Nothing is recorded for a command the platform refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
+from cmdkeeper.clock import Clock
+from cmdkeeper.config import Config
+from platforms.gateway import CreateRequest, Gateway
+from store.commands import CommandStore, NewCommand
+from store.ratelimit import Priority
+
+#: How long a creation waits for a running bulk cancel of its device to finish, and how long
+#: it may hold the device itself.
+CREATE_LOCK_WAIT_S = 15.0
+CREATE_LOCK_TTL_MS = 30_000
+
+
+class DeviceBusy(Exception):
+    """Raised when a bulk cancel of the device still runs after the creation's wait."""
+
+
+@dataclass(frozen=True)
+class CreateBody:
+    """A validated create request (api/validation.py builds it)."""
+
+    platform: str
+    device_id: str
+    service_id: str
+    method: str
+    paras: dict[str, Any]
+    expire_in_s: int
+    stale_after_s: int | None
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    command_id: str
+    #: Older PENDING commands this one superseded (now stale, to be revoked).
+    replaced: list[str]
+
+
+def callback_url(config: Config, platform: str) -> str:
+    if platform == "huawei":
+        return f"{config.public_url}/webhooks/huawei/{config.webhook_token}"
+    return f"{config.public_url}/webhooks/{platform}"
+
+
+def create_command(store: CommandStore, gateway: Gateway, config: Config, body: CreateBody,
+                   clock: Clock) -> CreateResult:
+    """Create on the platform and record; DeviceBusy when a bulk cancel holds the device."""
+    owner = f"create:{uuid4()}"
+    if not store.locks.acquire_waiting(body.platform, body.device_id, owner, CREATE_LOCK_TTL_MS,
+                                       CREATE_LOCK_WAIT_S):
+        raise DeviceBusy(f"{body.platform} device {body.device_id} is being revoked")
+    try:
+        created = gateway.create(CreateRequest(
+            device_id=body.device_id, service_id=body.service_id, method=body.method,
+            paras=body.paras, callback_url=callback_url(config, body.platform),
+            expire_in_s=body.expire_in_s), Priority.USER)
+        stale_after_s = body.stale_after_s or config.stale_after_s
+        _, replaced = store.create_command(NewCommand(
+            platform=body.platform, device_id=body.device_id, command_id=created.command_id,
+            service_id=body.service_id, method=body.method, paras=body.paras,
+            created_ms=created.created_ms, stale_at_ms=created.created_ms + stale_after_s * 1000,
+            expire_at_ms=created.expire_at_ms, platform_status=created.platform_status,
+        ), supersede=config.supersede, now_ms=clock())
+    finally:
+        store.locks.release(body.platform, body.device_id, owner)
+    return CreateResult(created.command_id, replaced)

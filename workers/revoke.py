@@ -1,0 +1,174 @@
+"""Revoking stale commands of one device (DESIGN.md, "Policies").
+
+When every PENDING command of the device is stale, one bulk cancel does it (Huawei: one cancel
+task, whatever the count; OneNET: cancel all); when fresh ones would be caught too, the stale
+ones are cancelled one by one. A bulk cancel runs only under the device's lock, which creation
+also takes, so a command being created is never caught by it; without the lock, revocation
+cancels one by one. Cancelled commands become CANCELED (source `revoke`); a command the platform
+sent meanwhile is not marked: its device is reconciled to learn its true state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+from uuid import uuid4
+
+from cmdkeeper.clock import Clock
+from platforms.errors import PermanentError, RateLimitTimeout, RetryableError, ThrottledError
+from platforms.gateway import CancelOutcome, Gateway
+from store.commands import CommandStore
+from store.model import Event, Source, State
+from store.ratelimit import Priority
+
+log = logging.getLogger(__name__)
+
+#: How long a bulk cancel may hold the device's lock (a cancel task takes seconds).
+BULK_LOCK_TTL_MS = 120_000
+#: A stale command may be delivered at any moment: a transient platform failure (5xx,
+#: congestion, timeout) is retried at once, a few times, before the job's slower retries.
+QUICK_ATTEMPTS = 3
+QUICK_PAUSE_S = 0.05
+
+T = TypeVar("T")
+
+
+def quickly(call: Callable[[], T], sleep: Callable[[float], None] = time.sleep) -> T:
+    """`call()`, retried at once on a transient failure (not on throttling: that means wait)."""
+    for attempt in range(1, QUICK_ATTEMPTS + 1):
+        try:
+            return call()
+        except (ThrottledError, RateLimitTimeout):
+            raise
+        except RetryableError:
+            if attempt == QUICK_ATTEMPTS:
+                raise
+            sleep(QUICK_PAUSE_S * attempt)
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class RevokeResult:
+    canceled: list[str] = field(default_factory=list)
+    not_canceled: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    #: A bulk cancel still running, and the owner of the device lock it holds.
+    task_id: str | None = None
+    lock_owner: str | None = None
+    bulk: bool = False
+
+
+def _targets(pending: dict[str, int], now: int, only_stale: bool) -> list[str]:
+    return [c for c, stale_at in pending.items() if stale_at <= now or not only_stale]
+
+
+def revoke_device(store: CommandStore, gateway: Gateway, device_id: str, clock: Clock, *,
+                  only_stale: bool = True, priority: Priority = Priority.REVOKE
+                  ) -> RevokeResult:
+    """Cancel the device's stale PENDING commands (all PENDING ones with only_stale=False)."""
+    platform = gateway.platform
+    now = clock()
+    pending = store.device_state(platform, device_id).pending
+    targets = _targets(pending, now, only_stale)
+    if not targets:
+        store.refresh_due(platform, device_id)
+        return RevokeResult()
+    if len(targets) == len(pending):
+        result = _bulk(store, gateway, device_id, clock, only_stale, priority)
+        if result is not None:
+            return result
+        pending = store.device_state(platform, device_id).pending
+        targets = _targets(pending, clock(), only_stale)
+    return _one_by_one(store, gateway, device_id, targets, clock, priority)
+
+
+def _bulk(store: CommandStore, gateway: Gateway, device_id: str, clock: Clock,
+          only_stale: bool, priority: Priority) -> RevokeResult | None:
+    """The bulk cancel, under the device lock; None when it does not apply (any more)."""
+    platform = gateway.platform
+    owner = f"revoke:{uuid4()}"
+    if not store.locks.acquire(platform, device_id, owner, BULK_LOCK_TTL_MS):
+        return None  # a command is being created: cancel one by one instead
+    keep_lock = False
+    try:
+        # Under the lock, look again: a creation may have finished just before.
+        pending = store.device_state(platform, device_id).pending
+        targets = _targets(pending, clock(), only_stale)
+        if not targets or len(targets) != len(pending):
+            return None
+        try:
+            outcome = quickly(lambda: gateway.cancel_all(device_id, priority))
+        except PermanentError as e:
+            for command_id in targets:
+                store.record_error(platform, device_id, command_id, e.as_dict(), clock())
+            return RevokeResult(failed=targets, bulk=True)
+        if outcome.pending:
+            keep_lock = True  # held until the task has finished: follow_task releases it
+            return RevokeResult(task_id=outcome.task_id, lock_owner=owner, bulk=True)
+        result = record_outcome(store, platform, device_id, outcome, clock)
+        result.bulk = True
+        return result
+    finally:
+        if not keep_lock:
+            store.locks.release(platform, device_id, owner)
+
+
+def _one_by_one(store: CommandStore, gateway: Gateway, device_id: str, targets: list[str],
+                clock: Clock, priority: Priority) -> RevokeResult:
+    outcome = CancelOutcome()
+    failed = []
+    for command_id in targets:
+        try:
+            cancelled = quickly(lambda c=command_id: gateway.cancel_one(device_id, c, priority))
+        except PermanentError as e:
+            store.record_error(gateway.platform, device_id, command_id, e.as_dict(), clock())
+            failed.append(command_id)
+            continue
+        (outcome.canceled if cancelled else outcome.not_canceled).append(command_id)
+    result = record_outcome(store, gateway.platform, device_id, outcome, clock)
+    result.failed = failed
+    return result
+
+
+def follow_task(store: CommandStore, gateway: Gateway, device_id: str, task_id: str,
+                clock: Clock, *, lock_owner: str | None = None,
+                priority: Priority = Priority.REVOKE) -> RevokeResult:
+    """Look at a running bulk cancel; record its results and free the device once it is done."""
+    platform = gateway.platform
+    try:
+        outcome = quickly(lambda: gateway.follow(device_id, task_id, priority))
+    except PermanentError:
+        if lock_owner:
+            store.locks.release(platform, device_id, lock_owner)
+        store.request_reconcile(platform, device_id, clock())
+        raise
+    if outcome.pending:
+        if lock_owner:
+            store.locks.extend(platform, device_id, lock_owner, BULK_LOCK_TTL_MS)
+        return RevokeResult(task_id=task_id, lock_owner=lock_owner, bulk=True)
+    if lock_owner:
+        store.locks.release(platform, device_id, lock_owner)
+    result = record_outcome(store, platform, device_id, outcome, clock)
+    result.bulk = True
+    return result
+
+
+def record_outcome(store: CommandStore, platform: str, device_id: str, outcome: CancelOutcome,
+                   clock: Clock) -> RevokeResult:
+    now = clock()
+    for command_id in outcome.canceled:
+        store.apply_event(Event(platform, device_id, command_id, State.CANCELED, "CANCELED", now,
+                                Source.REVOKE), now)
+    if outcome.not_canceled:
+        # Sent meanwhile (or otherwise beyond cancelling): history knows its true state, and
+        # until it is learned, the next sweeps must not ask the platform again.
+        store.park_uncancellable(platform, device_id, outcome.not_canceled)
+        store.request_reconcile(platform, device_id, now)
+    store.refresh_due(platform, device_id)
+    if outcome.canceled or outcome.not_canceled:
+        log.info("revoked %d command(s) of %s:%s, %d no longer cancellable",
+                 len(outcome.canceled), platform, device_id, len(outcome.not_canceled))
+    return RevokeResult(list(outcome.canceled), list(outcome.not_canceled))
