@@ -1,0 +1,87 @@
+"""Real processes for end-to-end tests: the platform emulator, and cmdkeeper's web, worker(s)
+and clock, all against the test Redis. Everything is awaited with deadlines."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from cmdkeeper.procs import Managed, free_port, start_gunicorn, start_python, start_worker
+from emulator.testing import RunningEmulator, start_emulator
+from tests.conftest import API_TOKEN, WEBHOOK_TOKEN
+
+ONENET_PUSH_TOKEN = "e2e-push-token"
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    log = Path(tmp_path_factory.mktemp("emulator")) / "emulator.log"
+    # the emulated clock starts at the real time: cmdkeeper's processes run on the real one
+    emu = start_emulator(seed=1, speed=0, start_ms=None, log=log)
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def emu(emulator: RunningEmulator) -> RunningEmulator:
+    emulator.client.reset(seed=1, speed=0, start_ms=int(time.time() * 1000))
+    return emulator
+
+
+@dataclass
+class Stack:
+    """cmdkeeper running as real processes, and an HTTP session on its API."""
+
+    url: str
+    env: dict[str, str]
+    procs: list[Managed] = field(default_factory=list)
+    http: requests.Session = field(default_factory=requests.Session)
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {"Authorization": f"Bearer {API_TOKEN}", **kwargs.pop("headers", {})}
+        return self.http.request(method, self.url + "/api/v1" + path, headers=headers,
+                                 timeout=30, **kwargs)
+
+    def record(self, platform: str, command_id: str) -> dict | None:
+        r = self.api("GET", f"/commands/{platform}/{command_id}")
+        return r.json() if r.status_code == 200 else None
+
+    def stop(self) -> None:
+        for p in reversed(self.procs):
+            p.stop()
+
+
+@pytest.fixture
+def stack(redis_client, redis_url: str, emu: RunningEmulator,
+          tmp_path: Path) -> Iterator[Callable[..., Stack]]:
+    """`stack(workers=1, clock=True, **env)` starts web, workers and clock."""
+    started: list[Stack] = []
+
+    def start(*, workers: int = 1, clock: bool = True, **env: str) -> Stack:
+        port = free_port()
+        full_env = {
+            "REDIS_URL": redis_url, "CMDKEEPER_API_TOKEN": API_TOKEN,
+            "CMDKEEPER_WEBHOOK_TOKEN": WEBHOOK_TOKEN, "PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "HUAWEI_BASE_URL": emu.url, "HUAWEI_APP_ID": "demo-app",
+            "HUAWEI_SECRET": "demo-secret", "ONENET_BASE_URL": emu.url,
+            "ONENET_API_KEY": "demo-onenet-key", "ONENET_PUSH_TOKEN": ONENET_PUSH_TOKEN,
+            "SWEEP_INTERVAL_S": "1", "WEB_CONCURRENCY": "2", **env,
+        }
+        s = Stack(f"http://127.0.0.1:{port}", full_env)
+        started.append(s)
+        s.procs.append(start_gunicorn("app:create_app()", full_env, port=port,
+                                      log=tmp_path / "web.log"))
+        for i in range(workers):
+            s.procs.append(start_worker(full_env, threads=4, log=tmp_path / f"worker{i}.log"))
+        if clock:
+            s.procs.append(start_python("workers.clock", full_env, log=tmp_path / "clock.log"))
+        return s
+
+    yield start
+    for s in started:
+        s.stop()

@@ -1,0 +1,185 @@
+"""Restarts: Redis stopped and started mid-run (AOF), and SIGTERM to web and worker as Heroku
+sends it. Whatever cmdkeeper acknowledged is applied in the end, exactly once."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from cmdkeeper.embedded_redis import COMPACT_HASHES
+from cmdkeeper.procs import (
+    Managed,
+    free_port,
+    start_gunicorn,
+    start_redis,
+    start_worker,
+    wait_until,
+)
+from store import keys
+from tests.conftest import API_TOKEN, WEBHOOK_TOKEN
+
+QUEUE = "dramatiq:cmdkeeper"
+
+
+def env_for(redis_url: str) -> dict[str, str]:
+    return {"REDIS_URL": redis_url, "CMDKEEPER_API_TOKEN": API_TOKEN,
+            "CMDKEEPER_WEBHOOK_TOKEN": WEBHOOK_TOKEN, "WEB_CONCURRENCY": "2"}
+
+
+def callback(device: str, command: str, status: str) -> dict:
+    return {"deviceId": device, "commandId": command,
+            "result": {"resultCode": status, "resultDetail": None}}
+
+
+class Poster:
+    """Posts callbacks like a platform: retries until a 200, remembers what was acknowledged."""
+
+    def __init__(self, url: str) -> None:
+        self.url = f"{url}/webhooks/huawei/{WEBHOOK_TOKEN}"
+        self.http = requests.Session()
+        self.acknowledged: list[tuple[str, str]] = []
+        self.refused: dict[int, int] = {}
+
+    def post_until_acknowledged(self, device: str, command: str, status: str,
+                                stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                r = self.http.post(self.url, json=callback(device, command, status), timeout=10)
+            except requests.ConnectionError:
+                continue  # the platform tries again
+            if r.status_code == 200:
+                self.acknowledged.append((command, status))
+                return
+            self.refused[r.status_code] = self.refused.get(r.status_code, 0) + 1
+
+
+def applied(client: redis.Redis, command: str, device: str) -> set[str]:
+    raw = client.hget(keys.command("huawei", device, command), "tl") or ""
+    return {entry.split(",")[3] for entry in raw.split(";") if entry}
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[dict]:
+    """A Redis of this test's own (it is stopped and restarted), with AOF on like the embedded
+    one."""
+    holder = {"port": free_port(), "dir": tmp_path / "redis"}
+    holder["server"] = start_redis(holder["dir"], appendonly=True, port=holder["port"],
+                                   extra_args=list(COMPACT_HASHES))
+    yield holder
+    holder["server"].stop()
+
+
+def test_a_redis_restart_loses_no_acknowledged_callback(own_redis, tmp_path):
+    url = own_redis["server"].url
+    env = env_for(url)
+    web = start_gunicorn("app:create_app()", env, log=tmp_path / "web.log")
+    worker = start_worker(env, threads=4, log=tmp_path / "worker.log")
+    poster, stop = Poster(web.url), threading.Event()
+    plan = [(f"dev{i % 10}", f"cmd{i:03d}", s) for i in range(60)
+            for s in ("SENT", "DELIVERED", "SUCCESSFUL")]
+    try:
+        def post_all() -> None:
+            for device, command, status in plan:
+                poster.post_until_acknowledged(device, command, status, stop)
+
+        thread = threading.Thread(target=post_all)
+        thread.start()
+        wait_until(lambda: len(poster.acknowledged) >= len(plan) // 3, 30, "a third posted")
+        own_redis["server"].stop()  # SIGTERM: Redis writes its AOF and exits
+        wait_until(lambda: poster.refused.get(503, 0) > 0, 30, "web answers 503 without Redis")
+        own_redis["server"] = start_redis(own_redis["dir"], appendonly=True,
+                                          port=own_redis["port"],
+                                          extra_args=list(COMPACT_HASHES))
+        thread.join(120)
+        assert not thread.is_alive()
+        assert set(poster.refused) <= {503}, poster.refused  # never a 500
+
+        client = redis.Redis.from_url(url, decode_responses=True)
+
+        def all_applied() -> bool:
+            return all(status in applied(client, command, device)
+                       for device, command, status in plan)
+
+        wait_until(all_applied, 60, "every acknowledged callback applied", interval_s=0.2)
+        assert len(poster.acknowledged) == len(plan)
+    finally:
+        stop.set()
+        worker.stop()
+        web.stop()
+
+
+def test_sigterm_to_a_busy_worker_requeues_and_nothing_is_applied_twice(redis_url,
+                                                                         redis_client, tmp_path):
+    env = env_for(redis_url)
+    web = start_gunicorn("app:create_app()", env, log=tmp_path / "web.log")
+    try:
+        http = requests.Session()
+        total = 1500
+        for i in range(total):
+            r = http.post(f"{web.url}/webhooks/huawei/{WEBHOOK_TOKEN}",
+                          json=callback(f"d{i % 50}", f"c{i:05d}", "DELIVERED"), timeout=10)
+            assert r.status_code == 200
+    finally:
+        web.stop()
+    assert redis_client.llen(QUEUE) == total
+
+    def records() -> int:
+        return sum(1 for _ in redis_client.scan_iter(match="ck:*:cmd:*", count=1000))
+
+    worker = start_worker(env, threads=8, log=tmp_path / "worker1.log")
+    wait_until(lambda: records() >= 100, 30, "the worker is busy")
+    worker.signal_group(signal.SIGTERM)  # every process of the "dyno", as Heroku does
+    assert worker.proc.wait(30) == 0  # it stopped by itself, in time
+    done = records()
+    waiting = redis_client.llen(QUEUE)
+    assert done + waiting >= total, "every message applied or back on the queue"
+
+    worker = start_worker(env, threads=8, log=tmp_path / "worker2.log")
+    try:
+        wait_until(lambda: records() == total and redis_client.llen(QUEUE) == 0, 60,
+                   "the rest applied")
+    finally:
+        worker.stop()
+    for i in range(0, total, 7):
+        raw = redis_client.hget(keys.command("huawei", f"d{i % 50}", f"c{i:05d}"), "tl")
+        assert raw.count(";") == 0, f"c{i:05d} applied more than once: {raw}"
+
+
+def test_sigterm_to_web_mid_burst_keeps_every_acknowledged_callback(redis_url, redis_client,
+                                                                     tmp_path):
+    env = env_for(redis_url)
+    web: Managed = start_gunicorn("app:create_app()", env, log=tmp_path / "web.log")
+    acknowledged: list[int] = []
+
+    def burst() -> None:
+        http = requests.Session()
+        for i in range(3000):
+            try:
+                r = http.post(f"{web.url}/webhooks/huawei/{WEBHOOK_TOKEN}",
+                              json=callback("d1", f"w{i:05d}", "SENT"), timeout=10)
+            except requests.ConnectionError:
+                return  # web is gone
+            if r.status_code == 200:
+                acknowledged.append(i)
+
+    thread = threading.Thread(target=burst)
+    thread.start()
+    wait_until(lambda: len(acknowledged) >= 200, 30, "the burst is under way")
+    web.signal_group(signal.SIGTERM)
+    assert web.proc.wait(30) == 0
+    thread.join(30)
+    assert 200 <= len(acknowledged) < 3000
+    worker = start_worker(env, threads=8, log=tmp_path / "worker.log")
+    try:
+        wait_until(lambda: redis_client.llen(QUEUE) == 0, 60, "queue drained")
+    finally:
+        worker.stop()
+    missing = [i for i in acknowledged
+               if not redis_client.exists(keys.command("huawei", "d1", f"w{i:05d}"))]
+    assert missing == []

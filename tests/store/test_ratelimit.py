@@ -1,0 +1,74 @@
+"""The shared call budget: never more than the limit in any window; user work goes first."""
+
+from __future__ import annotations
+
+import pytest
+
+from platforms.errors import RateLimitTimeout
+from store.ratelimit import WINDOW_MS, Priority, RateLimiter
+
+
+def limiter(redis_client, clock, per_minute=10, **kw):
+    return RateLimiter(redis_client, "test", per_minute, clock=clock,
+                       sleep=lambda s: clock.advance(s), **kw)
+
+
+def test_the_limit_is_never_exceeded_in_a_window(redis_client, clock):
+    rl = limiter(redis_client, clock, per_minute=10, reserve=0)
+    granted = [rl.try_acquire() == 0 for _ in range(15)]
+    assert granted.count(True) == 10
+    clock.advance(WINDOW_MS / 1000)
+    assert rl.try_acquire() == 0
+
+
+def test_two_limiters_share_one_budget(redis_client, clock):
+    a, b = limiter(redis_client, clock, reserve=0), limiter(redis_client, clock, reserve=0)
+    results = [(a if i % 2 else b).try_acquire() == 0 for i in range(12)]
+    assert results.count(True) == 10
+
+
+def test_background_work_leaves_the_reserve_to_users_and_users_half_of_it_to_revocation(
+        redis_client, clock):
+    rl = limiter(redis_client, clock, per_minute=10, reserve=4)
+    assert [rl.try_acquire(Priority.BACKGROUND) == 0 for _ in range(8)].count(True) == 6
+    assert [rl.try_acquire(Priority.USER) == 0 for _ in range(5)].count(True) == 2
+    assert [rl.try_acquire(Priority.REVOKE) == 0 for _ in range(5)].count(True) == 2
+
+
+def test_acquire_waits_for_the_oldest_slot_to_free(redis_client, clock):
+    rl = limiter(redis_client, clock, per_minute=2, reserve=0)
+    start = clock()
+    for _ in range(3):
+        rl.acquire(Priority.USER, max_wait_s=120)
+    assert clock() - start >= WINDOW_MS
+
+
+def test_acquire_gives_up_at_its_deadline(redis_client, clock):
+    rl = limiter(redis_client, clock, per_minute=1, reserve=0)
+    rl.acquire()
+    with pytest.raises(RateLimitTimeout):
+        rl.acquire(max_wait_s=5)
+
+
+def test_after_throttling_everyone_waits_for_old_calls_to_age_out(redis_client, clock):
+    rl = limiter(redis_client, clock, per_minute=100, reserve=0)
+    other = limiter(redis_client, clock, per_minute=100, reserve=0)
+    for _ in range(30):
+        assert rl.try_acquire() == 0
+        clock.advance(1)
+    rl.learn_from_throttling()  # learns 27: the window holds 30, one a second
+    start = clock()
+    while (wait := other.try_acquire(Priority.USER)) > 0:
+        clock.advance(wait)
+    # the 4 oldest calls had to age out (34 s here), not the whole window (61 s)
+    assert (clock() - start) / 1000 == pytest.approx(34, abs=1)
+
+
+def test_a_throttling_answer_teaches_a_lower_limit(redis_client, clock):
+    rl = limiter(redis_client, clock, per_minute=20, reserve=0)
+    for _ in range(10):
+        assert rl.try_acquire() == 0
+    rl.learn_from_throttling()  # the platform refused the 11th: its limit is about 10, not 20
+    clock.advance(WINDOW_MS / 1000)
+    granted = [rl.try_acquire(Priority.USER) == 0 for _ in range(20)]
+    assert granted.count(True) == 9

@@ -1,0 +1,50 @@
+"""Config.from_env: defaults, validation that names the variable, secrets kept out of repr."""
+
+from __future__ import annotations
+
+import pytest
+
+from cmdkeeper.config import Config, ConfigError
+
+
+def test_defaults_follow_the_design():
+    c = Config.from_env({})
+    assert (c.stale_after_s, c.reconcile_after_s, c.sweep_interval_s) == (3600, 900, 60)
+    assert c.huawei_rate_per_min == 100 and c.redis_url is None and c.supersede is False
+
+
+def test_values_are_read_from_the_environment():
+    c = Config.from_env({"REDIS_URL": "redis://h:1/2", "STALE_AFTER_S": "60", "SUPERSEDE": "1",
+                         "PUBLIC_URL": "https://ck.example/"})
+    assert (c.redis_url, c.stale_after_s, c.supersede) == ("redis://h:1/2", 60, True)
+    assert c.public_url == "https://ck.example"
+
+
+@pytest.mark.parametrize("env,name", [
+    ({"STALE_AFTER_S": "soon"}, "STALE_AFTER_S"),
+    ({"SWEEP_INTERVAL_S": "0"}, "SWEEP_INTERVAL_S"),
+    ({"SUPERSEDE": "maybe"}, "SUPERSEDE"),
+])
+def test_malformed_values_fail_naming_the_variable(env, name):
+    with pytest.raises(ConfigError, match=name):
+        Config.from_env(env)
+
+
+def test_require_names_every_missing_secret():
+    with pytest.raises(ConfigError) as e:
+        Config.from_env({}).require("api_token", "webhook_token", "huawei_secret")
+    assert "CMDKEEPER_API_TOKEN" in str(e.value) and "CMDKEEPER_WEBHOOK_TOKEN" in str(e.value)
+    assert "HUAWEI_SECRET" in str(e.value)
+
+
+def test_create_app_fails_fast_without_tokens(redis_url):
+    from app import create_app
+
+    with pytest.raises(ConfigError, match="CMDKEEPER_API_TOKEN"):
+        create_app(Config(redis_url=redis_url))
+
+
+def test_secrets_never_appear_in_repr():
+    c = Config(api_token="sekrit-api", webhook_token="sekrit-hook", huawei_secret="sekrit-hw")
+    assert "sekrit" not in repr(c)
+    assert set(c.secrets()) == {"sekrit-api", "sekrit-hook", "sekrit-hw"}

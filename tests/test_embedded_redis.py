@@ -1,0 +1,40 @@
+"""The embedded Redis: started once, shared, persisting with AOF, stopped cleanly."""
+
+from __future__ import annotations
+
+import redis
+
+from cmdkeeper import embedded_redis
+
+
+def test_started_once_shared_and_persistent(tmp_path):
+    var = tmp_path / "v"
+    url, started = embedded_redis.ensure(var)
+    try:
+        assert started and url.startswith("unix://")
+        again, started_again = embedded_redis.ensure(var)
+        assert (again, started_again) == (url, False)
+        client = redis.Redis.from_url(url)
+        assert client.config_get("appendonly") == {"appendonly": "yes"}
+        client.set("kept", "1")
+    finally:
+        assert embedded_redis.stop(var)
+    assert not embedded_redis.stop(var)
+    # restarted from its AOF, the data is still there
+    url, started = embedded_redis.ensure(var)
+    try:
+        assert started and redis.Redis.from_url(url).get("kept") == b"1"
+    finally:
+        embedded_redis.stop(var)
+
+
+def test_the_compact_hash_setting_is_checked(redis_client):
+    from store.connection import check_compact_hashes
+
+    redis_client.config_set("hash-max-ziplist-value", 64)
+    try:
+        assert "1024" in check_compact_hashes(redis_client)
+        redis_client.config_set("hash-max-ziplist-value", 1024)
+        assert check_compact_hashes(redis_client) is None
+    finally:
+        redis_client.config_set("hash-max-ziplist-value", 64)

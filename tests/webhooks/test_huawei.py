@@ -1,0 +1,118 @@
+"""`POST /webhooks/huawei/<token>`: each rejection has its status and enqueues nothing; an
+accepted callback is enqueued exactly once."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from tests.conftest import WEBHOOK_TOKEN
+
+URL = f"/webhooks/huawei/{WEBHOOK_TOKEN}"
+QUEUE = "dramatiq:cmdkeeper"
+
+
+def v1(code="DELIVERED", device="d1", command="c1"):
+    return {"deviceId": device, "commandId": command,
+            "result": {"resultCode": code, "resultDetail": None}}
+
+
+def v5(status="SUCCESSFUL", device="d1", command="c1", event_time="20240105T101530Z"):
+    return {
+        "resource": "device.command.status", "event": "update", "event_time": event_time,
+        "request_id": "r1",
+        "notify_data": {"header": {"app_id": "a", "device_id": device, "node_id": "n"},
+                        "body": {"command_id": command, "status": status, "result": {}}},
+    }
+
+
+def queued(redis_client) -> list[dict]:
+    ids = redis_client.lrange(QUEUE, 0, -1)
+    return [json.loads(redis_client.hget(QUEUE + ".msgs", i))["kwargs"]["event"] for i in ids]
+
+
+def test_v1_callback_is_accepted_and_enqueued(client, redis_client, clock):
+    response = client.post(URL, json=v1())
+    assert response.status_code == 200
+    assert response.json == {"status": "accepted"}
+    [event] = queued(redis_client)
+    assert event == {"platform": "huawei", "device_id": "d1", "command_id": "c1",
+                     "state": "DELIVERED", "platform_status": "DELIVERED",
+                     "at_ms": clock.now_ms, "source": "callback", "attempt": 0}
+
+
+def test_v5_callback_uses_the_platform_event_time(client, redis_client):
+    assert client.post(URL, json=v5()).status_code == 200
+    [event] = queued(redis_client)
+    assert (event["state"], event["at_ms"]) == ("SUCCEEDED", 1704449730000)
+
+
+def test_default_is_accepted_as_pending(client, redis_client):
+    assert client.post(URL, json=v1("DEFAULT")).status_code == 200
+    assert queued(redis_client)[0]["state"] == "PENDING"
+
+
+def test_a_repushed_callback_is_acknowledged_but_not_enqueued_twice(client, redis_client):
+    assert client.post(URL, json=v1()).json == {"status": "accepted"}
+    again = client.post(URL, json=v1())
+    assert again.status_code == 200 and again.json == {"status": "duplicate"}
+    assert len(queued(redis_client)) == 1
+    assert client.post(URL, json=v1("SUCCESSFUL")).json == {"status": "accepted"}
+    assert len(queued(redis_client)) == 2
+
+
+def test_wrong_token_is_404(client, redis_client):
+    response = client.post("/webhooks/huawei/not-the-token", json=v1())
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "not_found"
+    assert WEBHOOK_TOKEN not in response.get_data(as_text=True)
+    assert queued(redis_client) == []
+
+
+@pytest.mark.parametrize("body,needle", [
+    (b"{not json", "not valid JSON"),
+    (b"", "empty"),
+    (b"[1, 2]", "JSON object"),
+    (json.dumps({"deviceId": "d1", "commandId": "c1"}).encode(), "result"),
+    (json.dumps(v1() | {"deviceId": None}).encode(), "deviceId"),
+    (json.dumps(v1() | {"commandId": ""}).encode(), "commandId"),
+    (json.dumps(v1() | {"commandId": "c 1}"}).encode(), "commandId"),
+    (json.dumps(v1("BOGUS")).encode(), "resultCode"),
+    (json.dumps(v1() | {"result": {"resultCode": 5}}).encode(), "resultCode"),
+    (json.dumps(v5("NOPE")).encode(), "status"),
+    (json.dumps(v5(device="")).encode(), "device_id"),
+    (json.dumps(v5(event_time="yesterday")).encode(), "event_time"),
+    (json.dumps({"resource": "device.message.report"}).encode(), "resource"),
+    (b"\xff\xfe\x00", "not valid JSON"),
+])
+def test_malformed_bodies_are_400_naming_the_problem(client, redis_client, body, needle):
+    response = client.post(URL, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert needle in response.json["error"]["message"]
+    assert queued(redis_client) == []
+
+
+def test_body_over_64_kib_is_413(client, redis_client):
+    body = v1() | {"padding": "x" * (64 * 1024)}
+    response = client.post(URL, json=body)
+    assert response.status_code == 413
+    assert response.json["error"]["code"] in ("too_large", "request_entity_too_large")
+    assert queued(redis_client) == []
+
+
+def test_body_over_64_kib_without_a_length_is_413(client, redis_client):
+    # a chunked upload: no Content-Length, the server reads until the stream ends
+    stream = io.BytesIO(b'{"deviceId": "d1", "pad": "' + b"x" * 80 * 1024 + b'"}')
+    response = client.post(URL, input_stream=stream, content_type="application/json",
+                           headers={"Transfer-Encoding": "chunked"},
+                           environ_overrides={"wsgi.input_terminated": True})
+    assert response.status_code == 413
+    assert queued(redis_client) == []
+
+
+def test_get_is_405_as_json(client):
+    response = client.get(URL)
+    assert response.status_code == 405
+    assert "error" in response.json
