@@ -9,10 +9,19 @@ again with another config. Every process that sends or runs jobs configures firs
 
 from __future__ import annotations
 
+import logging
+import time
+from uuid import uuid4
+
 import dramatiq
+import redis
 from dramatiq import Broker
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.errors import BrokerConnectionError, ConnectionClosed
+from dramatiq.middleware import Retries, default_middleware
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from cmdkeeper.config import Config
 from store.connection import resolve_url
@@ -26,6 +35,11 @@ HEARTBEAT_TIMEOUT_MS = 15_000
 #: dramatiq's default (1,000) can leave them waiting minutes on a quiet queue.
 MAINTENANCE_CHANCE = 20_000
 
+#: While Redis is away, a failed message's retry is re-sent this often until Redis answers.
+REDIS_AWAY_BACKOFF_S = (0.1, 2.0)
+
+log = logging.getLogger(__name__)
+
 _broker: Broker | None = None
 _url: str | None = None
 
@@ -36,8 +50,7 @@ def configure(config: Config) -> RedisBroker:
     url = resolve_url(config)
     if _broker is not None and url == _url:
         return _broker
-    broker = RedisBroker(url=url, namespace=NAMESPACE, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
-                         maintenance_chance=MAINTENANCE_CHANCE)
+    broker = RecoveringRedisBroker(url=url)
     if _broker is not None:
         for name in _broker.get_declared_actors():
             actor = _broker.get_actor(name)
@@ -55,3 +68,74 @@ def current() -> Broker:
         _broker = StubBroker()
         dramatiq.set_broker(_broker)
     return _broker
+
+
+class _RecoveringConsumer(_RedisConsumer):
+    def __next__(self):
+        try:
+            return super().__next__()
+        except ConnectionClosed:
+            self.broker.abandon_unacknowledged()
+            raise
+
+
+class RecoveringRedisBroker(RedisBroker):
+    """dramatiq's Redis broker, made to lose nothing when Redis restarts under a live worker.
+
+    dramatiq keeps the messages a worker fetched in a per-worker set in Redis until they are
+    acknowledged, and puts them back on the queue only once that worker stops beating. A live
+    worker can strand some there for good when its link to Redis breaks: a fetch whose reply
+    was lost, delayed retries dropped with its in-memory delay queue, the prefetch cache. So after
+    a broken link the worker takes a new identity: its old one stops beating and, a heartbeat
+    timeout later, any worker's maintenance requeues everything it held. Messages still running
+    then come back a second time; every actor is idempotent. The client does not retry on its
+    own for the same reason: a silently retried fetch strands the first one's messages.
+    """
+
+    def __init__(self, *, url: str) -> None:
+        middleware = [PatientRetries() if cls is Retries else cls() for cls in default_middleware]
+        client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(
+            url, retry=Retry(NoBackoff(), 0)))
+        super().__init__(client=client, middleware=middleware, namespace=NAMESPACE,
+                         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+                         maintenance_chance=MAINTENANCE_CHANCE)
+
+    @property
+    def consumer_class(self):
+        return _RecoveringConsumer
+
+    def abandon_unacknowledged(self) -> None:
+        old, self.broker_id = self.broker_id, str(uuid4())
+        log.warning("lost the link to Redis: messages fetched as worker %s go back on the queue "
+                    "%d s after its last heartbeat", old, HEARTBEAT_TIMEOUT_MS // 1000)
+
+
+class _EnqueueUntilRedisAnswers:
+    """The broker, as `Retries` sees it: a retry that cannot be enqueued is tried again until
+    Redis answers, instead of being logged and acknowledged (lost)."""
+
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+
+    def __getattr__(self, name: str):
+        return getattr(self._broker, name)
+
+    def enqueue(self, message, *, delay=None):
+        wait_s, max_wait_s = REDIS_AWAY_BACKOFF_S
+        while True:
+            try:
+                return self._broker.enqueue(message, delay=delay)
+            except (redis.ConnectionError, redis.TimeoutError, BrokerConnectionError):
+                log.warning("Redis unavailable: retry of message %s waits %.1f s",
+                            message.message_id, wait_s)
+                time.sleep(wait_s)
+                wait_s = min(wait_s * 2, max_wait_s)
+
+
+class PatientRetries(Retries):
+    """dramatiq's `Retries`, holding a failed message until its retry is safely enqueued. If the
+    worker is killed meanwhile, the message is still unacknowledged and comes back."""
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        super().after_process_message(_EnqueueUntilRedisAnswers(broker), message,
+                                      result=result, exception=exception)

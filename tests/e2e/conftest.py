@@ -41,6 +41,7 @@ class Stack:
     env: dict[str, str]
     procs: list[Managed] = field(default_factory=list)
     http: requests.Session = field(default_factory=requests.Session)
+    log_dir: Path | None = None
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         headers = {"Authorization": f"Bearer {API_TOKEN}", **kwargs.pop("headers", {})}
@@ -50,6 +51,10 @@ class Stack:
     def record(self, platform: str, command_id: str) -> dict | None:
         r = self.api("GET", f"/commands/{platform}/{command_id}")
         return r.json() if r.status_code == 200 else None
+
+    def start_clock(self) -> None:
+        log = self.log_dir / "clock.log" if self.log_dir else None
+        self.procs.append(start_python("workers.clock", self.env, log=log))
 
     def stop(self) -> None:
         for p in reversed(self.procs):
@@ -72,14 +77,14 @@ def stack(redis_client, redis_url: str, emu: RunningEmulator,
             "ONENET_API_KEY": "demo-onenet-key", "ONENET_PUSH_TOKEN": ONENET_PUSH_TOKEN,
             "SWEEP_INTERVAL_S": "1", "WEB_CONCURRENCY": "2", **env,
         }
-        s = Stack(f"http://127.0.0.1:{port}", full_env)
+        s = Stack(f"http://127.0.0.1:{port}", full_env, log_dir=tmp_path)
         started.append(s)
         s.procs.append(start_gunicorn("app:create_app()", full_env, port=port,
                                       log=tmp_path / "web.log"))
         for i in range(workers):
             s.procs.append(start_worker(full_env, threads=4, log=tmp_path / f"worker{i}.log"))
         if clock:
-            s.procs.append(start_python("workers.clock", full_env, log=tmp_path / "clock.log"))
+            s.start_clock()
         return s
 
     yield start

@@ -8,6 +8,8 @@ and the platform's rules (call limit, one login) are kept.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import requests
 
 from cmdkeeper.procs import wait_until
@@ -35,11 +37,17 @@ def truth_status(emu, command_id: str) -> str:
 def test_stale_commands_are_revoked_by_one_task_or_one_by_one(stack, emu):
     for device in ("dev-all", "dev-mix"):
         emu.client.add_device("huawei", device, wake_period_s=0)
-    s = stack(STALE_AFTER_S="2", RECONCILE_AFTER_S="3600")
+    s = stack(STALE_AFTER_S="2", RECONCILE_AFTER_S="3600", clock=False)
     all_stale = [create(s, "dev-all") for _ in range(3)]
     mix_stale = [create(s, "dev-mix", stale_after_s=1) for _ in range(2)]
     mix_fresh = create(s, "dev-mix", stale_after_s=3600)
     emu.client.set_speed(20)  # cancel tasks take a few emulated seconds to finish
+    # The clock starts once all are stale: on a loaded machine the creations spread out, and a
+    # revocation at the first deadline would rightly leave the later commands alone.
+    last_stale_at = max(datetime.fromisoformat(s.record("huawei", c)["stale_at"])
+                        for c in all_stale + mix_stale)
+    wait_until(lambda: datetime.now(UTC) > last_stale_at, 10, "the commands stale")
+    s.start_clock()
 
     def revoked() -> bool:
         records = [s.record("huawei", c) for c in all_stale + mix_stale]

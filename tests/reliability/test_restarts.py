@@ -15,6 +15,7 @@ import requests
 from cmdkeeper.embedded_redis import COMPACT_HASHES
 from cmdkeeper.procs import (
     Managed,
+    ProcessError,
     free_port,
     start_gunicorn,
     start_redis,
@@ -57,6 +58,14 @@ class Poster:
                 self.acknowledged.append((command, status))
                 return
             self.refused[r.status_code] = self.refused.get(r.status_code, 0) + 1
+
+
+def where_messages_are(client: redis.Redis) -> dict[str, int]:
+    """dramatiq's queues and per-worker unacknowledged sets, for a failure message."""
+    return {key: (client.llen(key) if client.type(key) == "list" else client.scard(key)
+                  if client.type(key) == "set" else client.zcard(key)
+                  if client.type(key) == "zset" else -1)
+            for key in client.scan_iter("dramatiq:*") if not key.endswith(".msgs")}
 
 
 def applied(client: redis.Redis, command: str, device: str) -> set[str]:
@@ -106,7 +115,12 @@ def test_a_redis_restart_loses_no_acknowledged_callback(own_redis, tmp_path):
             return all(status in applied(client, command, device)
                        for device, command, status in plan)
 
-        wait_until(all_applied, 60, "every acknowledged callback applied", interval_s=0.2)
+        try:
+            wait_until(all_applied, 60, "every acknowledged callback applied", interval_s=0.2)
+        except ProcessError:
+            missing = [(c, s) for d, c, s in plan if s not in applied(client, c, d)]
+            raise AssertionError(f"not applied: {missing[:10]} ({len(missing)}); "
+                                 f"dramatiq keys: {where_messages_are(client)}") from None
         assert len(poster.acknowledged) == len(plan)
     finally:
         stop.set()
