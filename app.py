@@ -69,7 +69,8 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> 
     app.extensions["cmdkeeper"] = services
     install_error_handlers(app)
 
-    from api import health, openapi, v1
+    from api import health, metrics, openapi, v1
+    from dashboard import views as dashboard
     from webhooks import huawei, onenet
 
     app.register_blueprint(huawei.bp)
@@ -77,4 +78,6 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> 
     app.register_blueprint(v1.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(metrics.bp)
+    app.register_blueprint(dashboard.bp)
     return app

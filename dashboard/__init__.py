@@ -1,0 +1,1 @@
+"""The operator's dashboard served by `web` at `/` (server-rendered pages)."""
