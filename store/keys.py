@@ -80,6 +80,11 @@ def rate_learned_limit(name: str) -> str:
     return f"{PREFIX}:rate:{name}:learned"
 
 
+def rate_revoke_waiting(name: str) -> str:
+    """String with a TTL: a revocation is waiting for a slot of this budget; others hold off."""
+    return f"{PREFIX}:rate:{name}:revoke-waiting"
+
+
 def platform_token(name: str) -> str:
     """Hash: the platform app's shared access token (token, expiry, refresh token)."""
     return f"{PREFIX}:token:{name}"

@@ -6,7 +6,10 @@ served by urgency when the budget runs short: revoking a stale command (it may b
 any moment) may use the whole budget; an operator's request (creating a command, a manual
 reconcile) leaves half of `reserve` to revocations; background reconciliation leaves all of it.
 So reconciliation never starves an operator, and neither can keep a stale command from being
-revoked.
+revoked. Two things make that hold under bursts (commands created together go stale together):
+other work also leaves a slot for every device whose commands go stale within a window (read
+from the revocation index, across platforms: an overestimate, never an underestimate), and while
+a revocation waits for a slot, nothing else takes one.
 
 When the platform throttles anyway (its real limit is lower than configured, or another client
 shares the app), the budget learns: for `LEARNED_TTL_MS` it allows a little less than the calls
@@ -34,18 +37,28 @@ PLATFORM_WINDOW_MS = 60_000
 WINDOW_MARGIN_MS = 1_000
 WINDOW_MS = PLATFORM_WINDOW_MS + WINDOW_MARGIN_MS
 
+#: A revocation refused a slot marks the budget as wanted by it until its next try plus this
+#: long: meanwhile no other work takes a slot, so the next one to free up is the revocation's.
+REVOKE_WAITING_GRACE_MS = 250
+
 #: How long a limit learned from a throttling answer holds before the configured one returns.
 LEARNED_TTL_MS = 10 * 60 * 1000
 
 _TAKE = """
 local key, now, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
-local limit, reserve = tonumber(ARGV[3]), tonumber(ARGV[5])
+local limit, reserve, urgent = tonumber(ARGV[3]), tonumber(ARGV[5]), ARGV[6] == '1'
 local learned = tonumber(redis.call('GET', KEYS[2]) or '0')
 if learned > 0 and learned < limit then
   limit = learned
 end
-if reserve > 0 then
-  limit = math.max(1, limit - reserve)
+if not urgent then
+  local waiting_until = tonumber(redis.call('GET', KEYS[4]) or '0')
+  if waiting_until > now then
+    return {0, waiting_until - now}
+  end
+  -- devices whose commands go stale within a window each need a call: keep slots for them
+  local upcoming = redis.call('ZCOUNT', KEYS[3], now - window, now + window)
+  limit = math.max(1, limit - math.max(reserve, upcoming))
 end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local used = redis.call('ZCARD', key)
@@ -55,7 +68,12 @@ if used < limit then
   return {1, used + 1}
 end
 local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-return {0, tonumber(oldest[2]) + window - now}
+local wait = tonumber(oldest[2]) + window - now
+if urgent then
+  local hold = math.max(wait, 1) + tonumber(ARGV[7])
+  redis.call('SET', KEYS[4], now + hold, 'PX', hold)
+end
+return {0, wait}
 """
 
 
@@ -94,6 +112,7 @@ class RateLimiter:
                  reserve: int | None = None, window_ms: int = WINDOW_MS) -> None:
         self.key = keys.rate_window(name)
         self.learned_key = keys.rate_learned_limit(name)
+        self.waiting_key = keys.rate_revoke_waiting(name)
         self.name = name
         self.per_minute = per_minute
         self.reserve = max(1, per_minute // 5) if reserve is None else reserve
@@ -114,9 +133,10 @@ class RateLimiter:
         self._seq += 1
         now = self.clock()
         member = f"{now}-{id(self)}-{self._seq}"
-        ok, value = self._take(keys=[self.key, self.learned_key],
-                               args=[now, self.window_ms, self.per_minute, member,
-                                     self._reserve(priority)])
+        ok, value = self._take(
+            keys=[self.key, self.learned_key, keys.DUE_REVOKE, self.waiting_key],
+            args=[now, self.window_ms, self.per_minute, member, self._reserve(priority),
+                  int(priority is Priority.REVOKE), REVOKE_WAITING_GRACE_MS])
         return 0.0 if ok else max(int(value), 1) / 1000
 
     def learn_from_throttling(self) -> None:

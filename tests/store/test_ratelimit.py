@@ -72,3 +72,29 @@ def test_a_throttling_answer_teaches_a_lower_limit(redis_client, clock):
     clock.advance(WINDOW_MS / 1000)
     granted = [rl.try_acquire(Priority.USER) == 0 for _ in range(20)]
     assert granted.count(True) == 9
+
+
+def test_while_a_revocation_waits_for_a_slot_nothing_else_takes_one(redis_client, clock):
+    rl = limiter(redis_client, clock, per_minute=4, reserve=0)
+    for _ in range(4):
+        assert rl.try_acquire(Priority.USER) == 0
+    wait = rl.try_acquire(Priority.REVOKE)
+    assert wait > 0
+    clock.advance(wait)  # the oldest call ages out: the freed slot is the revocation's
+    assert rl.try_acquire(Priority.USER) > 0
+    assert rl.try_acquire(Priority.BACKGROUND) > 0
+    assert rl.try_acquire(Priority.REVOKE) == 0
+    clock.advance(1)  # the revocation got its slot; its claim lapses
+    assert rl.try_acquire(Priority.USER) == 0
+
+
+def test_other_work_keeps_a_slot_for_each_device_about_to_go_stale(redis_client, clock):
+    from store import keys
+
+    rl = limiter(redis_client, clock, per_minute=10, reserve=1)
+    now = clock()
+    redis_client.zadd(keys.DUE_REVOKE, {f"huawei|dev{i}": now + 500 * i for i in range(1, 5)})
+    redis_client.zadd(keys.DUE_REVOKE, {"huawei|later": now + 10 * WINDOW_MS})
+    granted = [rl.try_acquire(Priority.USER) == 0 for _ in range(10)]
+    assert granted.count(True) == 6  # 4 devices go stale within the window
+    assert [rl.try_acquire(Priority.REVOKE) == 0 for _ in range(5)].count(True) == 4
