@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 #: Largest webhook or API request body accepted, in bytes (DESIGN.md: over 64 KiB is a 413).
 MAX_BODY_BYTES = 64 * 1024
@@ -20,6 +21,12 @@ SECRET_FIELDS = frozenset(
     {"api_token", "webhook_token", "huawei_secret", "onenet_api_key", "onenet_push_token",
      "onenet_aes_key"}
 )
+
+
+#: What LOG_FORMAT may say: one JSON object per line (the default, for log shippers), or text.
+LOG_FORMATS = ("json", "text")
+#: URL schemes of BROKER_URL: RabbitMQ. Unset, the jobs go through Redis (REDIS_URL).
+BROKER_SCHEMES = ("amqp", "amqps")
 
 
 class ConfigError(Exception):
@@ -37,6 +44,32 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _broker_url(env: Mapping[str, str]) -> str | None:
+    url = env.get("BROKER_URL", "").strip()
+    if not url:
+        return None
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in BROKER_SCHEMES:
+        # the URL itself may hold a password: name only its scheme
+        raise ConfigError(f"BROKER_URL must be an amqp:// or amqps:// URL (RabbitMQ), or unset "
+                          f"for the Redis broker; got scheme {scheme or 'none'!r}")
+    return url
+
+
+def _password(url: str | None) -> str:
+    try:
+        return (urlsplit(url).password or "") if url else ""
+    except ValueError:
+        return ""
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -77,6 +110,13 @@ class Config:
     #: Where the embedded Redis keeps its data when REDIS_URL is unset.
     var_dir: Path = Path("var")
     log_level: str = "INFO"
+    #: LOG_FORMAT: `json` (one object per line: time, level, logger, message, role, request_id,
+    #: exc_info) or `text` (one plain line per record). Secrets are scrubbed in both.
+    log_format: str = "json"
+    #: BROKER_URL: unset, jobs go through Redis (REDIS_URL) as the rest of the state; an
+    #: amqp:// URL sends them through RabbitMQ instead (Redis stays the store). Its password is
+    #: a secret.
+    broker_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -104,6 +144,8 @@ class Config:
             dedupe_ttl_s=_int(env, "DEDUPE_TTL_S", 900, minimum=1),
             var_dir=Path(env.get("CMDKEEPER_VAR_DIR", "var")),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            log_format=_choice(env, "LOG_FORMAT", "json", LOG_FORMATS),
+            broker_url=_broker_url(env),
         )
 
     def with_(self, **changes: object) -> Config:
@@ -119,7 +161,8 @@ class Config:
 
     def secrets(self) -> list[str]:
         """The configured secret values, for scrubbing logs and tests that search for leaks."""
-        return [v for n in sorted(SECRET_FIELDS) if (v := getattr(self, n))]
+        values = [v for n in sorted(SECRET_FIELDS) if (v := getattr(self, n))]
+        return values + [p for url in (self.broker_url, self.redis_url) if (p := _password(url))]
 
 
 _ENV_NAMES = {
