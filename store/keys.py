@@ -99,6 +99,44 @@ def platform_token_lock(name: str) -> str:
 CLOCK_LOCK = f"{PREFIX}:clock:lock"
 
 
+def command_states(platform: str) -> str:
+    """Hash: state -> how many of the platform's commands are in it (kept by the scripts that
+    create commands and move their states)."""
+    return f"{PREFIX}:stats:{platform}:states"
+
+
+def pending_by_creation(platform: str) -> str:
+    """Sorted set: the platform's PENDING command ids, scored by creation time."""
+    return f"{PREFIX}:stats:{platform}:pending"
+
+
+def pending_by_stale_at(platform: str) -> str:
+    """Sorted set: the platform's PENDING command ids, scored by when each is (was) stale."""
+    return f"{PREFIX}:stats:{platform}:stale"
+
+
+#: Hash: the counters of every process, summed (field `<metric>|<label>=<value>|...`).
+METRIC_COUNTERS = f"{PREFIX}:metrics"
+
+
+def metric_minute(minute: int) -> str:
+    """Hash with a TTL: fleet figures counted during one minute (epoch ms // 60000)."""
+    return f"{PREFIX}:metrics:minute:{minute}"
+
+
+#: dramatiq's key namespace (workers/broker.py NAMESPACE) and the queues cmdkeeper's actors use
+#: (workers/actors.py); tests/metrics/test_keys.py keeps them in step.
+DRAMATIQ_NAMESPACE = "dramatiq"
+WORK_QUEUES = ("cmdkeeper", "cmdkeeper-revoke")
+
+
+def work_queue_keys(queue_name: str) -> tuple[str, str, str]:
+    """dramatiq's own keys of one queue: the list of ready message ids, the list of delayed ones
+    (`.DQ`) and the sorted set of dead-lettered ones (`.XQ`)."""
+    ready = f"{DRAMATIQ_NAMESPACE}:{queue_name}"
+    return ready, f"{ready}.DQ", f"{ready}.XQ"
+
+
 def dramatiq_queue(namespace: str, queue_name: str) -> str:
     """List: message ids waiting on a dramatiq queue (dramatiq's own key name)."""
     return f"{namespace}:{queue_name}"

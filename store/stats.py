@@ -1,0 +1,177 @@
+"""Fleet statistics read from Redis: the dashboard's `read_fleet_stats` and the snapshot that
+`GET /metrics` renders. Both are one pipeline (one round trip), whatever the fleet size.
+
+Where the figures come from:
+- commands per state: hashes kept by the create and apply scripts (`keys.command_states`);
+- pending age and stale commands: sorted sets of PENDING command ids kept by the same scripts,
+  scored by creation time and by stale deadline; counted with ZCOUNT, so O(log N) each;
+- queue depth: dramatiq's own queue keys;
+- counters and "last hour" figures: what every process flushed (store/counters.py).
+
+Commands recorded before these counts existed are not in them until a script touches them again
+(then they are counted in their state at that moment, never subtracted before being added), so
+no figure can go negative; `python -m store.stats_backfill` counts all of them at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import redis
+
+from store import keys
+from store.counters import parse_field
+from store.model import PLATFORMS, State
+
+#: Upper bounds (seconds) of the pending-age histogram's buckets (+Inf is added).
+PENDING_AGE_BUCKETS_S = (60, 300, 900, 1800, 3600, 7200, 21600, 86400, 259200, 604800)
+#: Upper bounds (seconds) of the callback-lag histogram's buckets (+Inf is added).
+CALLBACK_LAG_BUCKETS_S = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+
+#: Fields of the per-minute hashes (keys.metric_minute) behind the "last hour" figures.
+MINUTE_REVOCATIONS = "revocations"
+MINUTE_RECONCILIATIONS = "reconciliations"
+MINUTE_CORRECTIONS = "corrections"
+MINUTE_CALLBACK_LAG = "callback_lag"
+
+MINUTE_MS = 60_000
+HOUR_MINUTES = 60
+
+
+@dataclass(frozen=True)
+class FleetStats:
+    """What the dashboard shows about the whole fleet, read at one moment."""
+
+    #: platform -> state -> number of commands (every platform and state present, 0 included).
+    by_state: dict[str, dict[str, int]]
+    #: PENDING *commands* (not devices) past their stale deadline: waiting for their revocation,
+    #: or refused by the platform and waiting for a reconcile to learn what became of them.
+    stale_awaiting_revocation: int
+    #: Commands cancelled by a revocation in the last hour.
+    revocations_last_hour: int
+    #: Device reconciliations (history re-queries) finished in the last hour.
+    reconciliations_last_hour: int
+    #: Statuses those reconciliations learned that callbacks had not brought: missed callbacks
+    #: found, and commands cmdkeeper had never seen.
+    corrections_last_hour: int
+    #: {"p50": s, "p95": s}: receipt time minus the platform's event time, over the last hour's
+    #: callbacks that carry one (Huawei v5 `event_time`, OneNET `confirm_time`/`send_time`),
+    #: estimated from histogram buckets; None when there was no such callback.
+    callback_lag_s: dict[str, float | None]
+    #: Messages waiting for a worker on cmdkeeper's queues (ready and delayed, not dead ones).
+    queue_depth: int
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    ready: int
+    delayed: int
+    dead: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything `/metrics` and the dashboard read, from one pipeline."""
+
+    now_ms: int
+    #: platform -> state -> commands.
+    states: dict[str, dict[str, int]]
+    #: platform -> [(upper bound s, PENDING commands at most that old)], the last bound +inf.
+    pending_age: dict[str, list[tuple[float, int]]]
+    #: platform -> age (s) of its oldest PENDING command, None when there is none.
+    oldest_pending_s: dict[str, float | None]
+    #: platform -> PENDING commands past their stale deadline.
+    stale_pending: dict[str, int]
+    queues: dict[str, QueueDepth]
+    #: Flushed counters: field -> value (see store/counters.py); empty unless asked for.
+    counters: dict[str, float] = field(default_factory=dict)
+    #: The last hour's per-minute figures, summed: field -> value; empty unless asked for.
+    last_hour: dict[str, float] = field(default_factory=dict)
+
+
+def read_snapshot(client: redis.Redis, now_ms: int, *, counters: bool = True,
+                  last_hour: bool = False) -> Snapshot:
+    pipe = client.pipeline(transaction=False)
+    for platform in PLATFORMS:
+        pipe.hgetall(keys.command_states(platform))
+        created = keys.pending_by_creation(platform)
+        for bound in PENDING_AGE_BUCKETS_S:
+            pipe.zcount(created, now_ms - bound * 1000, "+inf")
+        pipe.zcard(created)
+        pipe.zrange(created, 0, 0, withscores=True)
+        pipe.zcount(keys.pending_by_stale_at(platform), "-inf", now_ms)
+    for queue in keys.WORK_QUEUES:
+        ready, delayed, dead = keys.work_queue_keys(queue)
+        pipe.llen(ready)
+        pipe.llen(delayed)
+        pipe.zcard(dead)
+    if counters:
+        pipe.hgetall(keys.METRIC_COUNTERS)
+    minute = now_ms // MINUTE_MS
+    if last_hour:
+        for m in range(minute - HOUR_MINUTES + 1, minute + 1):
+            pipe.hgetall(keys.metric_minute(m))
+    replies = iter(pipe.execute())
+
+    states, pending_age, oldest, stale = {}, {}, {}, {}
+    for platform in PLATFORMS:
+        raw = next(replies)
+        states[platform] = {s.value: max(0, int(raw.get(s.value, 0))) for s in State}
+        bounds = [float(b) for b in PENDING_AGE_BUCKETS_S] + [math.inf]
+        pending_age[platform] = [(b, int(next(replies))) for b in bounds]
+        first = next(replies)
+        oldest[platform] = max(0.0, (now_ms - first[0][1]) / 1000) if first else None
+        stale[platform] = int(next(replies))
+    queues = {q: QueueDepth(*(int(next(replies)) for _ in range(3))) for q in keys.WORK_QUEUES}
+    flushed = {f: float(v) for f, v in next(replies).items()} if counters else {}
+    summed: dict[str, float] = {}
+    if last_hour:
+        for _ in range(HOUR_MINUTES):
+            for f, v in next(replies).items():
+                summed[f] = summed.get(f, 0.0) + float(v)
+    return Snapshot(now_ms, states, pending_age, oldest, stale, queues, flushed, summed)
+
+
+def read_fleet_stats(client: redis.Redis, now_ms: int) -> FleetStats:
+    """The dashboard's fleet summary at `now_ms` (epoch ms), in one round trip."""
+    snap = read_snapshot(client, now_ms, counters=False, last_hour=True)
+    hour = snap.last_hour
+    lag = lag_buckets(hour)
+    return FleetStats(
+        by_state=snap.states,
+        stale_awaiting_revocation=sum(snap.stale_pending.values()),
+        revocations_last_hour=int(hour.get(MINUTE_REVOCATIONS, 0)),
+        reconciliations_last_hour=int(hour.get(MINUTE_RECONCILIATIONS, 0)),
+        corrections_last_hour=int(hour.get(MINUTE_CORRECTIONS, 0)),
+        callback_lag_s={"p50": quantile(lag, 0.5), "p95": quantile(lag, 0.95)},
+        queue_depth=sum(q.ready + q.delayed for q in snap.queues.values()),
+    )
+
+
+def lag_buckets(figures: dict[str, float]) -> list[tuple[float, float]]:
+    """(upper bound, count) of the callback-lag buckets among per-minute fields, by bound."""
+    out = []
+    for name, value in figures.items():
+        metric, labels = parse_field(name)
+        if metric == MINUTE_CALLBACK_LAG and "le" in labels:
+            out.append((float(labels["le"]), value))
+    return sorted(out)
+
+
+def quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
+    """The q-quantile of a histogram given as (upper bound, count in that bucket), interpolated
+    within its bucket as Prometheus's histogram_quantile does; None for no observations."""
+    total = sum(count for _, count in buckets)
+    if total <= 0:
+        return None
+    rank, seen, lower = q * total, 0.0, 0.0
+    for bound, count in buckets:
+        if count > 0 and seen + count >= rank:
+            if math.isinf(bound):
+                return lower  # the largest finite bound, as Prometheus answers
+            return lower + (bound - lower) * (rank - seen) / count
+        seen += count
+        if not math.isinf(bound):
+            lower = bound
+    return lower
