@@ -5,25 +5,32 @@ invent a default broker on localhost. Importing `workers.actors` before `configu
 actors to an in-memory placeholder that touches nothing (importing must not start or reach a
 Redis); `configure()` re-binds every declared actor to the real broker, as it does when called
 again with another config. Every process that sends or runs jobs configures first.
+
+The broker is Redis (the store's own, REDIS_URL) unless BROKER_URL names a RabbitMQ; Redis stays
+the store either way. Every message carries the request id of the work that enqueued it
+(`CarryRequestId`), and the job's log lines show it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
 import dramatiq
 import redis
-from dramatiq import Broker
+from dramatiq import Broker, Message, Middleware
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.errors import BrokerConnectionError, ConnectionClosed
+from dramatiq.errors import BrokerConnectionError, BrokerError, ConnectionClosed
 from dramatiq.middleware import Retries, default_middleware
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from cmdkeeper.config import Config
+from cmdkeeper import request_ids
+from cmdkeeper.config import BROKER_SCHEMES, Config, ConfigError
 from store.connection import resolve_url
 
 #: dramatiq's key namespace in Redis (its default).
@@ -38,19 +45,37 @@ MAINTENANCE_CHANCE = 20_000
 #: While Redis is away, a failed message's retry is re-sent this often until Redis answers.
 REDIS_AWAY_BACKOFF_S = (0.1, 2.0)
 
+#: pika's timeouts unless BROKER_URL's query sets its own: a webhook must answer within the
+#: platform's patience (OneNET waits 5 s), so a publish to a RabbitMQ that is away, or blocking
+#: publishers (memory or disk alarm), fails in seconds and the webhook answers 503.
+RABBITMQ_TIMEOUTS_S = {"socket_timeout": 2.0, "stack_timeout": 2.0,
+                       "blocked_connection_timeout": 3.0}
+
+#: The message option that carries the request id into the job.
+REQUEST_ID_OPTION = "request_id"
+
 log = logging.getLogger(__name__)
 
 _broker: Broker | None = None
 _url: str | None = None
 
 
-def configure(config: Config) -> RedisBroker:
+class EnqueueFailed(Exception):
+    """Raised when the broker did not take a message (RabbitMQ: no confirm); it was not queued."""
+
+
+def configure(config: Config) -> Broker:
     """Build (or reuse) the broker for this config and make it dramatiq's global broker."""
     global _broker, _url
-    url = resolve_url(config)
+    url = config.broker_url or resolve_url(config)
     if _broker is not None and url == _url:
         return _broker
-    broker = RecoveringRedisBroker(url=url)
+    if config.broker_url:
+        if urlsplit(url).scheme.lower() not in BROKER_SCHEMES:
+            raise ConfigError("BROKER_URL must be an amqp:// or amqps:// URL, or unset")
+        broker = rabbitmq_broker(url)
+    else:
+        broker = RecoveringRedisBroker(url=url)
     if _broker is not None:
         for name in _broker.get_declared_actors():
             actor = _broker.get_actor(name)
@@ -61,6 +86,11 @@ def configure(config: Config) -> RedisBroker:
     return broker
 
 
+def uses_rabbitmq() -> bool:
+    """Whether jobs go through RabbitMQ (then the webhook publishes them itself)."""
+    return isinstance(current(), RabbitmqBroker)
+
+
 def current() -> Broker:
     """The configured broker, or the placeholder actors are declared on until `configure()`."""
     global _broker
@@ -68,6 +98,59 @@ def current() -> Broker:
         _broker = StubBroker()
         dramatiq.set_broker(_broker)
     return _broker
+
+
+class CarryRequestId(Middleware):
+    """Carries the request id from what enqueues a message to the job that runs it.
+
+    A message enqueued while a request id is current (a web request, a clock sweep, another
+    job) gets it as an option, unless it has one (a retry keeps its own); the worker makes it
+    current while the job runs, so the job's log lines and the jobs it enqueues carry it too.
+    First in the middleware list: its `before_` hooks run first and its `after_` hooks last,
+    so the lines other middleware log about the job have the id as well.
+    """
+
+    def before_enqueue(self, broker: Broker, message: Message, delay: int | None) -> None:
+        if message.options.get(REQUEST_ID_OPTION) is None:
+            request_id = request_ids.current()
+            if request_id is not None:
+                message.options[REQUEST_ID_OPTION] = request_id
+
+    def before_process_message(self, broker: Broker, message: Message) -> None:
+        request_ids.set_current(message.options.get(REQUEST_ID_OPTION))
+
+    def after_process_message(self, broker: Broker, message: Message, *, result=None,
+                              exception=None) -> None:
+        request_ids.set_current(None)
+
+    def after_skip_message(self, broker: Broker, message: Message) -> None:
+        request_ids.set_current(None)
+
+
+def _middleware() -> list[Middleware]:
+    return [CarryRequestId(), *(PatientRetries() if cls is Retries else cls()
+                                for cls in default_middleware)]
+
+
+def rabbitmq_broker(url: str) -> RabbitmqBroker:
+    """dramatiq's RabbitMQ broker with publisher confirms: `enqueue` returns once RabbitMQ has
+    the message (persistent, on a durable queue), else raises."""
+    broker = RabbitmqBroker(url=url, confirm_delivery=True, middleware=_middleware())
+    given = parse_qs(urlsplit(url).query)
+    parameters = broker.parameters if isinstance(broker.parameters, list) else [broker.parameters]
+    for p in parameters:
+        for name, seconds in RABBITMQ_TIMEOUTS_S.items():
+            if name not in given:
+                setattr(p, name, seconds)
+    return broker
+
+
+def enqueue_confirmed(message: Message) -> None:
+    """Hand a message to the broker; EnqueueFailed when the broker did not confirm it."""
+    try:
+        current().enqueue(message)
+    except BrokerError as e:
+        raise EnqueueFailed(f"{type(e).__name__}: {e}") from e
 
 
 class _RecoveringConsumer(_RedisConsumer):
@@ -93,10 +176,9 @@ class RecoveringRedisBroker(RedisBroker):
     """
 
     def __init__(self, *, url: str) -> None:
-        middleware = [PatientRetries() if cls is Retries else cls() for cls in default_middleware]
         client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(
             url, retry=Retry(NoBackoff(), 0)))
-        super().__init__(client=client, middleware=middleware, namespace=NAMESPACE,
+        super().__init__(client=client, middleware=_middleware(), namespace=NAMESPACE,
                          heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
                          maintenance_chance=MAINTENANCE_CHANCE)
 
