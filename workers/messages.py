@@ -1,24 +1,37 @@
-"""Encodes actor messages exactly as dramatiq's Redis broker would, for the webhook's own
-one-round-trip ingest script (see store/lua/ingest.lua).
+"""The webhook's `apply_event` messages, for either broker.
 
-These messages bypass `broker.enqueue`, so middleware `before_enqueue`/`after_enqueue` hooks do
-not run for them. None of dramatiq's default middleware uses those hooks; a middleware added
-later that does (Prometheus counts enqueues there) will not see webhook events.
+Redis: encoded exactly as dramatiq's Redis broker would, for the webhook's own one-round-trip
+ingest script (see store/lua/ingest.lua). These messages bypass `broker.enqueue`, so middleware
+`before_enqueue`/`after_enqueue` hooks do not run for them: what a hook would add (the request
+id, see `CarryRequestId`) is added here. A middleware added later that counts enqueues there
+(as Prometheus does) will not see webhook events.
+
+RabbitMQ: published through `broker.enqueue` with publisher confirms, hooks and all.
 """
 
 from __future__ import annotations
 
 from uuid import uuid4
 
-from workers import actors
+from cmdkeeper import request_ids
+from workers import actors, broker
 
 
 def encode_apply_event(event_message: dict) -> tuple[str, bytes]:
     """(redis message id, encoded message) of an `apply_event` message for this event."""
     message_id = str(uuid4())
-    message = actors.apply_event.message_with_options(kwargs={"event": event_message},
-                                                      redis_message_id=message_id)
+    options: dict[str, object] = {"redis_message_id": message_id}
+    request_id = request_ids.current()
+    if request_id is not None:
+        options[broker.REQUEST_ID_OPTION] = request_id
+    message = actors.apply_event.message_with_options(kwargs={"event": event_message}, **options)
     return message_id, message.encode()
+
+
+def publish_apply_event(event_message: dict) -> None:
+    """Put an `apply_event` message for this event on the broker's queue, confirmed;
+    `broker.EnqueueFailed` when the broker did not take it."""
+    broker.enqueue_confirmed(actors.apply_event.message(event=event_message))
 
 
 def apply_event_queue() -> str:
