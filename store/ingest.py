@@ -1,4 +1,8 @@
-"""The webhook's write path: dedupe and enqueue a batch of events in one Redis round trip."""
+"""The webhook's write path: dedupe and enqueue a batch of events in one Redis round trip.
+
+With the RabbitMQ broker, Redis only dedupes (`mark`); the web publishes the fresh events and
+`unmark`s those RabbitMQ did not take, so that the platform's retry counts as new.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ class IngestStore:
     def __init__(
         self, client: redis.Redis, *, namespace: str, queue_name: str, dedupe_ttl_s: int
     ) -> None:
+        self.client = client
         self.script = Scripts(client).ingest
         self.queue_keys = [
             keys.dramatiq_queue_messages(namespace, queue_name),
@@ -52,3 +57,14 @@ class IngestStore:
             + [keys.device_quiet(platform, device) for platform, device in awake],
             args=args)
         return [bool(f) for f in flags]
+
+    def mark(self, dedupe_keys: list[str], awake: Sequence[tuple[str, str]] = (),
+             hint_at_ms: int = 0) -> list[bool]:
+        """Mark each event accepted unless it already was, enqueueing nothing; True where it
+        is fresh (the caller then publishes it). Awake devices as in `submit`."""
+        return self.submit([Pending(k, "", b"") for k in dedupe_keys], awake, hint_at_ms)
+
+    def unmark(self, dedupe_keys: Sequence[str]) -> None:
+        """Forget these marks: their events were not published, and a re-push must count."""
+        if dedupe_keys:
+            self.client.delete(*dedupe_keys)

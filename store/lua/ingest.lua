@@ -2,17 +2,21 @@
 -- the dedupe window, else put its message on the dramatiq queue (exactly as dramatiq's own
 -- enqueue does: message data into the queue's hash, its id onto the queue's list). Then, for
 -- each device that showed signs of being awake, ask for a reconcile at `hint_at` (or sooner).
+-- An event with an empty message id is only marked: with the RabbitMQ broker the web publishes
+-- its message itself, and deletes the mark again if RabbitMQ does not take it.
 -- KEYS: queue_messages, queue, due_reconcile, dedupe key per event, device_quiet key per hint
 -- ARGV: dedupe_ttl_s, n_events, message_id and message_data per event, hint_at_ms,
 --       device member per hint
--- Returns one flag per event: 1 enqueued, 0 duplicate.
+-- Returns one flag per event: 1 enqueued (or marked), 0 duplicate.
 local n = tonumber(ARGV[2])
 local out = {}
 for i = 1, n do
   local j = 3 + (i - 1) * 2
   if redis.call('SET', KEYS[3 + i], '1', 'NX', 'EX', ARGV[1]) then
-    redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1])
-    redis.call('RPUSH', KEYS[2], ARGV[j])
+    if ARGV[j] ~= '' then
+      redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1])
+      redis.call('RPUSH', KEYS[2], ARGV[j])
+    end
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
