@@ -15,12 +15,13 @@ from cmdkeeper.clock import Clock, system_clock
 from cmdkeeper.config import MAX_BODY_BYTES, Config
 from cmdkeeper.http import install_error_handlers
 from cmdkeeper.logs import setup_logging
+from cmdkeeper.request_ids import install as install_request_ids
 from platforms.factory import build_gateways
 from platforms.gateway import Gateway
 from store import connection
 from store.commands import CommandStore
 from store.ingest import IngestStore
-from webhooks.sink import EventSink
+from webhooks.sink import EventSink, PublishingSink
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Services:
 
     config: Config
     store: CommandStore
-    sink: EventSink
+    sink: EventSink | PublishingSink
     clock: Clock
     gateways: dict[str, Gateway]
 
@@ -37,7 +38,7 @@ class Services:
 def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> Flask:
     config = config or Config.from_env()
     config.require("api_token", "webhook_token")
-    setup_logging(config)
+    setup_logging(config, role="web")
 
     from workers import broker
 
@@ -56,7 +57,8 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> 
     services = Services(
         config=config,
         store=CommandStore(client, reconcile_after_s=config.reconcile_after_s),
-        sink=EventSink(ingest, messages.encode_apply_event),
+        sink=PublishingSink(ingest, messages.publish_apply_event) if broker.uses_rabbitmq()
+        else EventSink(ingest, messages.encode_apply_event),
         clock=clock,
         gateways=build_gateways(config, client, clock),
     )
@@ -68,6 +70,7 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> 
     app.json.sort_keys = False
     app.extensions["cmdkeeper"] = services
     install_error_handlers(app)
+    install_request_ids(app)
 
     from api import health, metrics, openapi, v1
     from dashboard import views as dashboard
