@@ -1,7 +1,9 @@
 """Entry point of the `worker` process: `dramatiq workers.main`.
 
-Configures the broker from the environment, then declares the actors on it. dramatiq imports
-this module in each of its worker processes.
+Configures the broker from the environment (Redis, or RabbitMQ when BROKER_URL is set), then
+declares the actors on it. dramatiq imports this module in each of its worker processes. Their
+log lines go to dramatiq's main process, which writes them out as they are; its own few lines
+(booting, signals) keep dramatiq's text format.
 """
 
 import signal
@@ -33,8 +35,9 @@ def _one_stop_per_sigterm_burst() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-setup_logging()
+_config = Config.from_env()
+setup_logging(_config, role="worker")
 _one_stop_per_sigterm_burst()
-broker.configure(Config.from_env())
+broker.configure(_config)
 
 import workers.actors  # noqa: E402,F401  (declares the actors on the configured broker)
