@@ -23,7 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
+from dramatiq.errors import BrokerError
 
+from cmdkeeper import request_ids
 from cmdkeeper.clock import Clock, system_clock
 from cmdkeeper.config import Config
 from cmdkeeper.logs import setup_logging
@@ -150,11 +152,13 @@ def run(config: Config, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
                 if system_clock() >= next_sweep:
+                    # the jobs of one sweep (and their own jobs) share one id in the logs
+                    request_ids.set_current(f"sweep-{system_clock()}")
                     next_sweep = system_clock() + interval_ms
                     sweep(client, scripts, leadership, system_clock, dispatcher,
                           lookahead_ms=interval_ms)
                 dispatcher.send_due(system_clock())
-            except redis.RedisError as e:
+            except (redis.RedisError, BrokerError) as e:
                 # claimed devices come back when their lease runs out: nothing is lost
                 log.warning("sweep failed, will retry next interval: %s", e)
             wake = min(next_sweep, dispatcher.next_ms() or next_sweep)
@@ -166,7 +170,7 @@ def run(config: Config, stop: threading.Event) -> None:
 
 def main() -> None:
     config = Config.from_env()
-    setup_logging(config)
+    setup_logging(config, role="clock")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
