@@ -19,7 +19,7 @@ MAX_BODY_BYTES = 64 * 1024
 #: Names of the settings that are secrets: never logged, never echoed in an error.
 SECRET_FIELDS = frozenset(
     {"api_token", "webhook_token", "huawei_secret", "onenet_api_key", "onenet_push_token",
-     "onenet_aes_key"}
+     "onenet_aes_key", "metrics_token"}
 )
 
 
@@ -117,6 +117,12 @@ class Config:
     #: amqp:// URL sends them through RabbitMQ instead (Redis stays the store). Its password is
     #: a secret.
     broker_url: str | None = field(default=None, repr=False)
+    #: METRICS_TOKEN: when set, `GET /metrics` wants `Authorization: Bearer <it>` (a token of
+    #: its own, so a scraper never holds the API token); unset, `/metrics` is open.
+    metrics_token: str = field(default="", repr=False)
+    #: METRICS_FLUSH_S: how often each process adds its counted metrics to Redis; a process
+    #: killed with SIGKILL loses at most this much of its counting.
+    metrics_flush_s: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -146,6 +152,8 @@ class Config:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             log_format=_choice(env, "LOG_FORMAT", "json", LOG_FORMATS),
             broker_url=_broker_url(env),
+            metrics_token=env.get("METRICS_TOKEN", ""),
+            metrics_flush_s=_int(env, "METRICS_FLUSH_S", 5, minimum=1),
         )
 
     def with_(self, **changes: object) -> Config:
