@@ -145,3 +145,14 @@ def dramatiq_queue(namespace: str, queue_name: str) -> str:
 def dramatiq_queue_messages(namespace: str, queue_name: str) -> str:
     """Hash: message id -> encoded message, for a dramatiq queue (dramatiq's own key name)."""
     return f"{namespace}:{queue_name}.msgs"
+
+
+def dramatiq_dead_letters(namespace: str, queue_name: str) -> str:
+    """Sorted set: dead-lettered message ids of a dramatiq queue, scored by when each died
+    (dramatiq's own key name)."""
+    return f"{namespace}:{queue_name}.XQ"
+
+
+def dramatiq_dead_letter_messages(namespace: str, queue_name: str) -> str:
+    """Hash: dead-lettered message id -> encoded message (dramatiq's own key name)."""
+    return f"{namespace}:{queue_name}.XQ.msgs"

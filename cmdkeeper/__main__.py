@@ -1,0 +1,12 @@
+"""`python -m cmdkeeper`: the operator CLI (see cmdkeeper/cli/)."""
+
+from cmdkeeper.cli.main import cli
+from cmdkeeper.cli.session import Session
+
+
+def main() -> None:
+    cli.main(prog_name="python -m cmdkeeper", obj=Session(configure_logging=True))
+
+
+if __name__ == "__main__":
+    main()

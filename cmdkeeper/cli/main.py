@@ -1,0 +1,62 @@
+"""The `cmdkeeper` command group: its commands, and failures turned into one-line errors."""
+
+from __future__ import annotations
+
+import click
+import redis
+
+from cmdkeeper.cli.dead_letters import dead_letters
+from cmdkeeper.cli.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_REDIS, CliError
+from cmdkeeper.cli.list_commands import list_commands
+from cmdkeeper.cli.reconcile import reconcile_command
+from cmdkeeper.cli.revoke import revoke_command
+from cmdkeeper.cli.session import Session
+from cmdkeeper.cli.sweep import sweep_command
+from cmdkeeper.config import Config, ConfigError
+from cmdkeeper.logs import setup_logging
+from platforms.errors import PlatformError
+
+
+class CliGroup(click.Group):
+    """A group whose commands fail with one line and an exit code of the failure's kind."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (redis.ConnectionError, redis.TimeoutError) as e:
+            raise CliError(f"Redis unreachable: {e}", EXIT_REDIS) from None
+        except ConfigError as e:
+            raise CliError(str(e), EXIT_CONFIG) from None
+        except PlatformError as e:
+            raise CliError(str(e), EXIT_FAILED) from None
+
+
+def _logging(verbose: bool) -> None:
+    try:
+        config = Config.from_env()
+    except ConfigError:
+        config = Config()  # the command itself reports the bad variable
+    setup_logging(config.with_(log_level="INFO" if verbose else "WARNING"))
+
+
+@click.group(cls=CliGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what the jobs do (stderr).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """Operate cmdkeeper: inspect, revoke and reconcile device commands, replay failed jobs.
+
+    Reads the same environment as the processes (REDIS_URL, the platform settings, ...) and
+    works on Redis and the platforms directly. Exit codes: 0 done, 1 failed, 2 usage,
+    3 not found, 4 configuration, 5 Redis unreachable.
+
+    \b
+    Example:
+      python -m cmdkeeper commands huawei valve-1
+    """
+    session = ctx.ensure_object(Session)
+    if session.configure_logging:
+        _logging(verbose)
+
+
+for command in (list_commands, revoke_command, reconcile_command, sweep_command, dead_letters):
+    cli.add_command(command)

@@ -1,0 +1,118 @@
+"""What the CLI's commands share, built on first use from the environment.
+
+The configuration is `Config.from_env()`, as in every process. Redis is REDIS_URL, or else the
+embedded Redis the dev runner (`bin/run`) started under CMDKEEPER_VAR_DIR: the CLI attaches to
+it when it runs and never starts one itself (a daemon left behind by a one-off command would
+surprise). Platform gateways take their call slots from the shared budget like any process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import redis
+from dramatiq import Broker
+
+from cmdkeeper import embedded_redis
+from cmdkeeper.cli.errors import EXIT_CONFIG, EXIT_REDIS, CliError, describe_url
+from cmdkeeper.clock import Clock, system_clock
+from cmdkeeper.config import Config, ConfigError
+from platforms.factory import huawei_gateway, onenet_gateway
+from platforms.gateway import Gateway
+from store import connection
+from store.commands import CommandStore
+
+#: The variables each platform needs, for the message when one is not configured.
+PLATFORM_VARIABLES = {
+    "huawei": "HUAWEI_BASE_URL, HUAWEI_APP_ID and HUAWEI_SECRET",
+    "onenet": "ONENET_BASE_URL and ONENET_API_KEY",
+}
+_BUILDERS = {"huawei": huawei_gateway, "onenet": onenet_gateway}
+
+
+@dataclass
+class Session:
+    """The CLI's dependencies; tests may pass their own clock, sleep or environment."""
+
+    clock: Clock = system_clock
+    sleep: Callable[[float], None] = time.sleep
+    env: Mapping[str, str] | None = None
+    #: Only the `python -m cmdkeeper` entry point sets up logging (not a test's runner).
+    configure_logging: bool = False
+    _config: Config | None = field(default=None, repr=False)
+    _url: str | None = field(default=None, repr=False)
+    _client: redis.Redis | None = field(default=None, repr=False)
+    _store: CommandStore | None = field(default=None, repr=False)
+    _gateways: dict[str, Gateway] = field(default_factory=dict, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = Config.from_env(self.env)
+            except ConfigError as e:
+                raise CliError(str(e), EXIT_CONFIG) from None
+        return self._config
+
+    @property
+    def redis_url(self) -> str:
+        if self._url is None:
+            config = self.config
+            if config.redis_url:
+                self._url = config.redis_url
+            else:
+                socket = embedded_redis.paths(config.var_dir)["socket"]
+                if not socket.exists():
+                    raise CliError(
+                        f"Redis unreachable: REDIS_URL is unset and no embedded Redis runs at "
+                        f"{socket} (start it with bin/run, or set REDIS_URL)", EXIT_REDIS)
+                self._url = embedded_redis.url_for(config.var_dir)
+        return self._url
+
+    @property
+    def client(self) -> redis.Redis:
+        if self._client is None:
+            url = self.redis_url
+            client = connection.client(url)
+            try:
+                client.ping()
+            except redis.RedisError as e:
+                raise CliError(f"Redis unreachable at {describe_url(url)}: {e}",
+                               EXIT_REDIS) from None
+            self._client = client
+        return self._client
+
+    @property
+    def store(self) -> CommandStore:
+        if self._store is None:
+            self._store = CommandStore(self.client,
+                                       reconcile_after_s=self.config.reconcile_after_s)
+        return self._store
+
+    def gateway(self, platform: str) -> Gateway:
+        """The platform's gateway; a one-line error naming the variables when unconfigured."""
+        if platform not in self._gateways:
+            base_url = getattr(self.config, f"{platform}_base_url")
+            if not base_url:
+                raise CliError(f"{platform} is not configured: set "
+                               f"{PLATFORM_VARIABLES[platform]}", EXIT_CONFIG)
+            try:
+                self._gateways[platform] = _BUILDERS[platform](self.config, self.client,
+                                                               self.clock)
+            except ConfigError as e:
+                raise CliError(f"{platform} is not fully configured: {e}", EXIT_CONFIG) from None
+        return self._gateways[platform]
+
+    def broker(self) -> Broker:
+        """The workers' broker on this Redis, with cmdkeeper's actors declared on it."""
+        from workers import broker
+
+        configured = broker.configure(self.config.with_(redis_url=self.redis_url))
+        import workers.actors  # noqa: F401  (declares the actors on the configured broker)
+
+        return configured
+
+    def now(self) -> int:
+        return self.clock()
