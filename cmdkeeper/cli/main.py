@@ -36,7 +36,9 @@ def _logging(verbose: bool) -> None:
         config = Config.from_env()
     except ConfigError:
         config = Config()  # the command itself reports the bad variable
-    setup_logging(config.with_(log_level="INFO" if verbose else "WARNING"))
+    # a person reads these, on a terminal: text lines, and only warnings unless asked
+    setup_logging(config.with_(log_level="INFO" if verbose else "WARNING", log_format="text"),
+                  role="cli")
 
 
 @click.group(cls=CliGroup, context_settings={"help_option_names": ["-h", "--help"]})

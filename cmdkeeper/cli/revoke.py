@@ -105,12 +105,15 @@ def revoke_command(session: Session, platform: str, device_id: str, every_pendin
                                   only_stale=only_stale, priority=Priority.REVOKE)
     if result.task_id:
         click.echo(f"Bulk cancel task {result.task_id} started; following it...", err=True)
-        result = follow(session, platform, device_id, result, wait_s)
+        try:
+            result = follow(session, platform, device_id, result, wait_s)
+        except KeyboardInterrupt:
+            pass  # interrupted: the task still holds the device, so a worker takes it over
         if result.task_id:
             hand_to_worker(session, platform, device_id, result)
             click.echo(f"Cancel task {result.task_id} of {platform} device {device_id} is still "
-                       f"running after {wait_s:g} s: a worker follows it and records which "
-                       "commands it cancelled (see `commands` once it ends).")
+                       "running: a worker follows it and records which commands it cancelled "
+                       "(see `commands` once it ends).")
             return
     if not (result.canceled or result.not_canceled or result.failed):
         click.echo(nothing_to_do(session, platform, device_id, only_stale))

@@ -108,9 +108,11 @@ def test_replay_keeps_the_wanted_job_and_drops_the_others_with_reasons(
                for k in ("past_event", "nothing_stale", "heard_since"))
     assert all_dead(redis_client, broker) == set()
     assert queued_jobs(redis_client) == [("reconcile_device", ("huawei", "dev-req", True), {})]
-    queue = keys.dramatiq_queue(NAMESPACE, "cmdkeeper")
-    replayed = redis_client.hget(keys.dramatiq_queue_messages(NAMESPACE, "cmdkeeper"),
-                                 redis_client.lindex(queue, 0))
+    from workers.actors import reconcile_device
+
+    queue = reconcile_device.queue_name
+    replayed = redis_client.hget(keys.dramatiq_queue_messages(NAMESPACE, queue),
+                                 redis_client.lindex(keys.dramatiq_queue(NAMESPACE, queue), 0))
     assert '"retries"' not in replayed  # a replay starts with fresh retries
 
 
