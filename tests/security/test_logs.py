@@ -4,11 +4,15 @@ Given web, worker and clock as real processes at LOG_LEVEL=DEBUG against the emu
 they serve the API (right and wrong bearer tokens), Huawei callbacks (the webhook token is in
 their path; wrong tokens too), OneNET pushes (signed, AES, and forged), and create, revoke,
 reconcile, re-login and token refresh against the platform, then no log file contains any
-configured secret, nor any Huawei access or refresh token that was in use.
+configured secret, nor any Huawei access or refresh token that was in use. The files are JSON
+lines (LOG_FORMAT's default), and the jobs' lines carry the request id of what sent them: the
+clock's sweep, or the API request (through the jobs that job sent).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import time
 from pathlib import Path
@@ -24,6 +28,8 @@ ONENET_API_KEY = "demo-onenet-key"
 IMEI = "869975031239901"
 TOKEN_KEY = keys.platform_token("huawei:demo-app")
 REFRESH = "/iocm/app/sec/v1.1.0/refreshToken"
+#: dramatiq's main process writes its own few lines (booting, signals) in its own format.
+DRAMATIQ_SUPERVISOR = re.compile(r"^\[[^]]+\] \[PID \d+\] \[MainThread\] \[dramatiq\.MainProcess\]")
 
 
 def create(s, **body) -> str:
@@ -112,17 +118,31 @@ def test_no_secret_reaches_any_log(stack, emu, redis_client, tmp_path: Path):
     remember_tokens()
     for platform, device in (("huawei", "sec-valve-2"), ("onenet", IMEI)):
         assert s.api("POST", f"/devices/{platform}/{device}/reconcile").status_code == 202
-        assert s.api("POST", f"/devices/{platform}/{device}/revoke",
-                     json={"only_stale": False}).status_code == 202
+        assert s.api("POST", f"/devices/{platform}/{device}/revoke", json={"only_stale": False},
+                     headers={"X-Request-ID": f"revoke-{platform}"}).status_code == 202
     wait_until(lambda: redis_client.llen("dramatiq:cmdkeeper") == 0, 30, "the jobs done",
                interval_s=0.2)
+    wait_until(lambda: any(c["method"] == "GET" and c["path"].endswith("CancelTasks")
+                           for c in emu.client.calls("huawei")), 30,
+               "the revocation's job following its cancel task ran", interval_s=0.2)
     remember_tokens()
     s.stop()  # every line written
 
     assert len(seen_tokens) >= 5, "the run must have used three access tokens, two refresh ones"
     logs = {p.name: p.read_text(errors="replace") for p in tmp_path.glob("*.log")}
     assert {"web.log", "worker0.log", "clock.log"} <= set(logs)
-    assert " DEBUG " in logs["worker0.log"], "the run must log at DEBUG to mean anything"
+    records = {name: json_lines(name, text) for name, text in logs.items()}
+    assert any(r["level"] == "DEBUG" for r in records["worker0.log"]), \
+        "the run must log at DEBUG to mean anything"
+    assert {r["role"] for r in records["clock.log"]} == {"clock"}
+    ids = {(r["logger"], r["message"], r.get("request_id")) for r in records["worker0.log"]}
+    assert any(m.startswith("revoking 1 command(s) of huawei:sec-valve-2") and
+               (rid or "").startswith("sweep-") for _, m, rid in ids), \
+        "the clock's revocation carries its sweep's id"
+    assert any(m.startswith("revoking 2 command(s) of huawei:sec-valve-2") and
+               rid == "revoke-huawei" for _, m, rid in ids), "the API's revocation, its id"
+    assert any(logger.endswith(".follow_cancel_task") and rid == "revoke-huawei"
+               for logger, _, rid in ids), "the job it sent to follow its task keeps that id"
     secrets = {"CMDKEEPER_API_TOKEN": API_TOKEN, "CMDKEEPER_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
                "HUAWEI_SECRET": HUAWEI_SECRET, "ONENET_API_KEY": ONENET_API_KEY,
                "ONENET_PUSH_TOKEN": ONENET_PUSH_TOKEN, "ONENET_AES_KEY": AES_KEY,
@@ -130,3 +150,14 @@ def test_no_secret_reaches_any_log(stack, emu, redis_client, tmp_path: Path):
     leaks = [f"{label} in {name}" for name, text in logs.items()
              for label, secret in secrets.items() if secret in text]
     assert not leaks, leaks
+
+
+def json_lines(name: str, text: str) -> list[dict]:
+    """The JSON records of a log file; any other line fails, but dramatiq's supervisor's."""
+    records = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            records.append(json.loads(line))
+        else:
+            assert not line.strip() or DRAMATIQ_SUPERVISOR.match(line), f"{name}: {line[:200]}"
+    return records
