@@ -94,7 +94,7 @@ def revoke_command(session: Session, platform: str, device_id: str, every_pendin
     some failed.
 
     \b
-    Example:
+    Examples:
       python -m cmdkeeper revoke huawei valve-1
       python -m cmdkeeper revoke onenet 869975031234561 --all
     """
