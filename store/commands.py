@@ -12,6 +12,7 @@ from typing import Any
 
 import redis
 
+from cmdkeeper.metric_names import count_applied
 from store import keys
 from store.locks import DeviceLocks
 from store.model import Event, Source, State, decode_timeline, encode_timeline_entry
@@ -76,6 +77,9 @@ class CommandStore:
             keys.DUE_REVOKE,
             keys.DUE_RECONCILE,
             keys.command_device_index(platform, command_id),
+            keys.command_states(platform),
+            keys.pending_by_creation(platform),
+            keys.pending_by_stale_at(platform),
         ]
 
     def apply_event(
@@ -107,7 +111,8 @@ class CommandStore:
         )
         if pipe is not None:
             return None
-        outcome, state = result
+        outcome, state = result[0], result[1]
+        count_applied(event, outcome, was_stale=result[2:] == [1])
         return outcome, State(state)
 
     def create_command(self, new: NewCommand, *, supersede: bool = False,

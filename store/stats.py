@@ -35,6 +35,9 @@ MINUTE_RECONCILIATIONS = "reconciliations"
 MINUTE_CORRECTIONS = "corrections"
 MINUTE_CALLBACK_LAG = "callback_lag"
 
+#: Field of the states hash summing the creation times (epoch s) of the PENDING commands.
+PENDING_CREATED_SUM = "pending_created_s"
+
 MINUTE_MS = 60_000
 HOUR_MINUTES = 60
 
@@ -79,6 +82,8 @@ class Snapshot:
     states: dict[str, dict[str, int]]
     #: platform -> [(upper bound s, PENDING commands at most that old)], the last bound +inf.
     pending_age: dict[str, list[tuple[float, int]]]
+    #: platform -> the ages (s) of its PENDING commands, summed.
+    pending_age_sum_s: dict[str, float]
     #: platform -> age (s) of its oldest PENDING command, None when there is none.
     oldest_pending_s: dict[str, float | None]
     #: platform -> PENDING commands past their stale deadline.
@@ -114,12 +119,15 @@ def read_snapshot(client: redis.Redis, now_ms: int, *, counters: bool = True,
             pipe.hgetall(keys.metric_minute(m))
     replies = iter(pipe.execute())
 
-    states, pending_age, oldest, stale = {}, {}, {}, {}
+    states, pending_age, age_sum, oldest, stale = {}, {}, {}, {}, {}
     for platform in PLATFORMS:
         raw = next(replies)
         states[platform] = {s.value: max(0, int(raw.get(s.value, 0))) for s in State}
         bounds = [float(b) for b in PENDING_AGE_BUCKETS_S] + [math.inf]
         pending_age[platform] = [(b, int(next(replies))) for b in bounds]
+        count = pending_age[platform][-1][1]
+        created_sum_s = int(raw.get(PENDING_CREATED_SUM, 0))
+        age_sum[platform] = max(0.0, count * now_ms / 1000 - created_sum_s)
         first = next(replies)
         oldest[platform] = max(0.0, (now_ms - first[0][1]) / 1000) if first else None
         stale[platform] = int(next(replies))
@@ -130,7 +138,7 @@ def read_snapshot(client: redis.Redis, now_ms: int, *, counters: bool = True,
         for _ in range(HOUR_MINUTES):
             for f, v in next(replies).items():
                 summed[f] = summed.get(f, 0.0) + float(v)
-    return Snapshot(now_ms, states, pending_age, oldest, stale, queues, flushed, summed)
+    return Snapshot(now_ms, states, pending_age, age_sum, oldest, stale, queues, flushed, summed)
 
 
 def read_fleet_stats(client: redis.Redis, now_ms: int) -> FleetStats:

@@ -1,12 +1,15 @@
 -- Apply one status event to a command, atomically (DESIGN.md, "The command model").
--- KEYS: cmd, device_cmds, device_stale, device_quiet, due_revoke, due_reconcile, cmd_index
+-- KEYS: cmd, device_cmds, device_stale, device_quiet, due_revoke, due_reconcile, cmd_index,
+--       then the platform's fleet counts: command_states, pending_by_creation, pending_by_stale_at
 -- ARGV: platform, device_id, command_id, state, entry ('{a}' stands for the attempt), attempt
 --       (-1: the command's current attempt), platform_status, now_ms,
 --       reconcile_after_ms, device_member, max_timeline, request_reconcile, at_ms,
 --       then field/value pairs that fill in fields the record lacks (never overwrite)
--- Returns {outcome, state}: outcome is created | moved | late | duplicate | unchanged.
+-- Returns {outcome, state, was_stale}: outcome is created | moved | late | duplicate |
+-- unchanged; was_stale is 1 when a PENDING command past its stale deadline moved.
 local cmd, cmds, stale, quiet, due_revoke, due_reconcile, cmd_index =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local states, by_created, by_stale = KEYS[8], KEYS[9], KEYS[10]
 local command_id, state, entry_template = ARGV[3], ARGV[4], ARGV[5]
 local attempt = tonumber(ARGV[6])
 local platform_status = ARGV[7]
@@ -23,7 +26,28 @@ local function fill_missing()
   end
 end
 
-local cur = redis.call('HMGET', cmd, 'state', 'attempt', 'tl', 'stale_at')
+-- Fleet counts (store/stats.py): a PENDING command is in both sorted sets, any other in none;
+-- `pending_created_s` in the states hash sums the creation times (s) of the first set, for the
+-- pending-age histogram's sum. (The same function is in create_command.lua.)
+local function track_pending(id, state, created_at, stale_at)
+  local old = redis.call('ZSCORE', by_created, id)
+  if old then
+    redis.call('HINCRBY', states, 'pending_created_s', -math.floor(tonumber(old) / 1000))
+  end
+  if state == 'PENDING' and created_at then
+    redis.call('ZADD', by_created, created_at, id)
+    redis.call('HINCRBY', states, 'pending_created_s', math.floor(tonumber(created_at) / 1000))
+  else
+    redis.call('ZREM', by_created, id)
+  end
+  if state ~= 'PENDING' then
+    redis.call('ZREM', by_stale, id)
+  elseif stale_at then
+    redis.call('ZADD', by_stale, stale_at, id)
+  end
+end
+
+local cur = redis.call('HMGET', cmd, 'state', 'attempt', 'tl', 'stale_at', 'sc', 'created_at')
 if attempt < 0 then
   -- A report that does not say which attempt it is about (OneNET pushes): the current one.
   attempt = tonumber(cur[2] or '0') or 0
@@ -33,8 +57,10 @@ if not cur[1] then
   -- A command we never saw: record what we know and ask history for the rest.
   redis.call('HSET', cmd, 'platform', ARGV[1], 'device_id', ARGV[2], 'command_id', command_id,
     'state', state, 'platform_status', platform_status, 'attempt', attempt,
-    'created_at', at_ms, 'updated_at', now, 'tl', entry .. ',1', 'origin', 'unknown')
+    'created_at', at_ms, 'updated_at', now, 'tl', entry .. ',1', 'origin', 'unknown', 'sc', 1)
   fill_missing()
+  redis.call('HINCRBY', states, state, 1)
+  track_pending(command_id, state, at_ms, nil)
   redis.call('ZADD', cmds, at_ms, command_id)
   redis.call('HSET', cmd_index, command_id, ARGV[2])
   if RANK[state] < TERMINAL then
@@ -49,6 +75,13 @@ end
 
 local cur_state, tl = cur[1], cur[3]
 local cur_attempt = tonumber(cur[2] or '0') or 0
+if not cur[5] then
+  -- recorded before the fleet counts existed (`sc` marks a counted record): counted from now on,
+  -- in its present state, so a count is never decremented for a command it never had
+  redis.call('HSET', cmd, 'sc', 1)
+  redis.call('HINCRBY', states, cur_state, 1)
+  track_pending(command_id, cur_state, cur[6], cur[4])
+end
 fill_missing()
 if not request_reconcile and state == cur_state and attempt == cur_attempt then
   -- History confirms what we know: no timeline noise, but it counts as news.
@@ -78,6 +111,12 @@ end
 
 redis.call('HSET', cmd, 'state', state, 'platform_status', platform_status, 'attempt', attempt,
   'updated_at', now)
+if state ~= cur_state then
+  redis.call('HINCRBY', states, cur_state, -1)
+  redis.call('HINCRBY', states, state, 1)
+end
+track_pending(command_id, state, cur[6], cur[4])
+local was_stale = cur_state == 'PENDING' and cur[4] and tonumber(cur[4]) <= now and 1 or 0
 if state == 'PENDING' and cur[4] then
   -- A retried OneNET command waits again and is revocable again, by its original deadline.
   redis.call('ZADD', stale, cur[4], command_id)
@@ -91,4 +130,4 @@ else
   redis.call('ZADD', quiet, now + reconcile_after, command_id)
 end
 refresh_due(quiet, due_reconcile, member)
-return {'moved', state}
+return {'moved', state, was_stale}

@@ -4,18 +4,41 @@
 -- the state.
 -- With supersede on, older PENDING commands of the device with the same service and method
 -- become stale now and point at the new one (replaced_by / replaces).
--- KEYS: cmd, device_cmds, device_stale, device_quiet, due_revoke, due_reconcile, cmd_index
+-- KEYS: cmd, device_cmds, device_stale, device_quiet, due_revoke, due_reconcile, cmd_index,
+--       then the platform's fleet counts: command_states, pending_by_creation, pending_by_stale_at
 -- ARGV: command_id, device_id, created_ms, stale_at_ms, reconcile_at_ms, device_member, entry,
 --       max_timeline, supersede (1|0), service_id, method, now_ms, command key prefix,
 --       then field/value pairs of the record
 -- Returns {state, replaced command ids...}.
 local cmd, cmds, stale, quiet, due_revoke, due_reconcile, cmd_index =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local states, by_created, by_stale = KEYS[8], KEYS[9], KEYS[10]
 local command_id, device_id, created, stale_at, reconcile_at, member, entry =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local max_timeline = tonumber(ARGV[8])
 local supersede, service_id, method, now, prefix = ARGV[9] == '1', ARGV[10], ARGV[11], ARGV[12],
   ARGV[13]
+
+-- Fleet counts (store/stats.py): a PENDING command is in both sorted sets, any other in none;
+-- `pending_created_s` in the states hash sums the creation times (s) of the first set, for the
+-- pending-age histogram's sum. (The same function is in apply_event.lua.)
+local function track_pending(id, state, created_at, stale_at)
+  local old = redis.call('ZSCORE', by_created, id)
+  if old then
+    redis.call('HINCRBY', states, 'pending_created_s', -math.floor(tonumber(old) / 1000))
+  end
+  if state == 'PENDING' and created_at then
+    redis.call('ZADD', by_created, created_at, id)
+    redis.call('HINCRBY', states, 'pending_created_s', math.floor(tonumber(created_at) / 1000))
+  else
+    redis.call('ZREM', by_created, id)
+  end
+  if state ~= 'PENDING' then
+    redis.call('ZREM', by_stale, id)
+  elseif stale_at then
+    redis.call('ZADD', by_stale, stale_at, id)
+  end
+end
 
 local fields = {}
 for i = 14, #ARGV do
@@ -31,6 +54,7 @@ if supersede then
       if f[1] == service_id and f[2] == method and tonumber(f[3] or '0') <= tonumber(created) then
         redis.call('HSET', key, 'replaced_by', command_id, 'stale_at', now)
         redis.call('ZADD', stale, now, other)
+        redis.call('ZADD', by_stale, 'XX', now, other)
         replaced[#replaced + 1] = other
       end
     end
@@ -44,8 +68,14 @@ end
 redis.call('ZADD', cmds, created, command_id)
 redis.call('HSET', cmd_index, command_id, device_id)
 
-local cur = redis.call('HMGET', cmd, 'state', 'tl')
+local cur = redis.call('HMGET', cmd, 'state', 'tl', 'sc')
 if cur[1] then
+  if not cur[3] then
+    -- recorded before the fleet counts existed: counted from now on, as it is now
+    redis.call('HSET', cmd, 'sc', 1)
+    redis.call('HINCRBY', states, cur[1], 1)
+  end
+  track_pending(command_id, cur[1], created, stale_at)
   for i = 1, #fields, 2 do
     if fields[i] == 'platform_status' then
       -- the record's status is the newer one a callback brought: keep it
@@ -67,7 +97,9 @@ end
 redis.call('HSET', cmd, unpack(fields))
 redis.call('HSET', cmd, 'command_id', command_id, 'device_id', device_id, 'state', 'PENDING',
   'attempt', 0, 'created_at', created, 'updated_at', created,
-  'stale_at', stale_at, 'origin', 'api', 'tl', entry .. ',1')
+  'stale_at', stale_at, 'origin', 'api', 'tl', entry .. ',1', 'sc', 1)
+redis.call('HINCRBY', states, 'PENDING', 1)
+track_pending(command_id, 'PENDING', created, stale_at)
 redis.call('ZADD', stale, stale_at, command_id)
 redis.call('ZADD', quiet, reconcile_at, command_id)
 refresh_due(stale, due_revoke, member)

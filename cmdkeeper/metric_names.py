@@ -1,0 +1,140 @@
+"""Every counter and histogram cmdkeeper keeps, in one place: name, help and labels.
+
+Code counts with one line, e.g. `metric_names.REVOCATIONS.inc(platform="huawei", reason="stale")`.
+Labels are low-cardinality words (platform, state, outcome, reason...), never a device or command
+id. The gauges (commands per state, pending age, stale commands, queue depth) are not counted
+here: `/metrics` reads them from Redis at scrape time (api/metrics.py, store/stats.py).
+"""
+
+from __future__ import annotations
+
+from cmdkeeper.metrics import Counter, Histogram
+from store.stats import (
+    CALLBACK_LAG_BUCKETS_S,
+    MINUTE_CALLBACK_LAG,
+    MINUTE_CORRECTIONS,
+    MINUTE_RECONCILIATIONS,
+    MINUTE_REVOCATIONS,
+)
+
+CALLBACKS_RECEIVED = Counter(
+    "cmdkeeper_callbacks_received_total",
+    "Callback requests received (POST), whatever became of them.", ("platform",))
+CALLBACK_EVENTS = Counter(
+    "cmdkeeper_callback_events_total",
+    "Status reports in accepted callbacks: outcome=enqueued (new) or duplicate (a re-push "
+    "dropped at the door).", ("platform", "outcome"))
+CALLBACKS_REJECTED = Counter(
+    "cmdkeeper_callbacks_rejected_total",
+    "Callback requests answered with an error; reason is the error code of the JSON answer "
+    "(bad_json, bad_signature, not_found for a wrong token, storage_unavailable, ...).",
+    ("platform", "reason"))
+CALLBACK_LAG = Histogram(
+    "cmdkeeper_callback_lag_seconds",
+    "Receipt time minus the platform's event time, for new status reports that carry one "
+    "(Huawei v5 event_time, OneNET confirm_time/send_time).",
+    ("platform",), CALLBACK_LAG_BUCKETS_S, window=MINUTE_CALLBACK_LAG)
+
+EVENTS_APPLIED = Counter(
+    "cmdkeeper_events_applied_total",
+    "Status events applied to the store, by source (callback, reconcile, revoke) and outcome: "
+    "created and moved changed a command; late, duplicate and unchanged were ignored.",
+    ("platform", "source", "outcome"))
+
+REVOCATIONS = Counter(
+    "cmdkeeper_revocations_total",
+    "Commands cancelled by a revocation; reason=stale when the command was past its stale "
+    "deadline (staleness or a newer command superseding it), requested when an operator revoked "
+    "it before then.", ("platform", "reason"), window=MINUTE_REVOCATIONS)
+REVOCATION_RESULTS = Counter(
+    "cmdkeeper_revocation_results_total",
+    "Commands a revocation dealt with, by mode (bulk: one cancel task or cancel-all; single: one "
+    "cancel per command) and result (canceled, not_cancellable: sent meanwhile, failed: refused "
+    "for good).", ("platform", "mode", "result"))
+
+RECONCILIATIONS = Counter(
+    "cmdkeeper_reconciliations_total",
+    "Device reconciliations (history re-queries) finished.", ("platform",),
+    window=MINUTE_RECONCILIATIONS)
+RECONCILE_CORRECTIONS = Counter(
+    "cmdkeeper_reconcile_corrections_total",
+    "Statuses reconciliation learned that callbacks had not brought: kind=missed_callback (a "
+    "known command moved) or unknown_command (a command cmdkeeper had never seen).",
+    ("platform", "kind"), window=MINUTE_CORRECTIONS)
+
+PLATFORM_CALLS = Counter(
+    "cmdkeeper_platform_calls_total",
+    "Calls to a platform API by operation and outcome (ok, throttled, token_invalid, timeout, "
+    "connection, retryable, permanent, no_budget: our own rate limit had no slot in time).",
+    ("platform", "operation", "outcome"))
+
+RATE_LIMIT_WAITS = Counter(
+    "cmdkeeper_rate_limit_waits_total",
+    "Platform calls that had to wait for a slot of the shared call budget, by priority "
+    "(revoke, user, background) and result (acquired, timed_out).",
+    ("platform", "priority", "result"))
+RATE_LIMIT_WAIT_SECONDS = Counter(
+    "cmdkeeper_rate_limit_wait_seconds_total",
+    "Seconds spent waiting for a slot of the shared call budget.", ("platform", "priority"))
+
+TOKEN_RENEWALS = Counter(
+    "cmdkeeper_token_renewals_total",
+    "Access tokens obtained from the platform: kind=login or refresh.", ("platform", "kind"))
+
+
+# -- counting helpers: one call at each place that counts ------------------------------------
+
+_APPLIED_BY_SCRIPT = ("created", "moved")
+
+
+def count_applied(event, outcome: str, *, was_stale: bool) -> None:
+    """An event went through the store's state machine (store.CommandStore.apply_event)."""
+    platform, source = event.platform, event.source.value
+    EVENTS_APPLIED.inc(platform=platform, source=source, outcome=outcome)
+    if source == "revoke" and outcome == "moved" and event.state.value == "CANCELED":
+        REVOCATIONS.inc(platform=platform, reason="stale" if was_stale else "requested")
+
+
+def count_callbacks(platform: str, events: list, enqueued: list[bool], received_ms: int) -> None:
+    """Status reports of an accepted callback: new or duplicate, and how late the new ones came.
+    An event whose time is its receipt time carried no platform time: it has no lag."""
+    for event, new in zip(events, enqueued, strict=True):
+        CALLBACK_EVENTS.inc(platform=platform, outcome="enqueued" if new else "duplicate")
+        if new and event.at_ms != received_ms:
+            CALLBACK_LAG.observe(max(0.0, (received_ms - event.at_ms) / 1000), platform=platform)
+
+
+def callback_counter(platform: str):
+    """A Flask `after_request` hook for a webhook blueprint: counts every callback request, and
+    those answered with an error by their JSON error code."""
+
+    def count(response):
+        from flask import request  # web only: workers never import Flask
+
+        if request.method == "POST":
+            CALLBACKS_RECEIVED.inc(platform=platform)
+            if response.status_code >= 400:
+                body = response.get_json(silent=True) or {}
+                error = body.get("error") if isinstance(body, dict) else None
+                code = error.get("code") if isinstance(error, dict) else None
+                CALLBACKS_REJECTED.inc(platform=platform,
+                                       reason=code if isinstance(code, str) else "other")
+        return response
+
+    return count
+
+
+def count_reconcile(platform: str, outcomes: dict[str, int]) -> None:
+    """A reconcile finished; `outcomes` counts its events by store outcome."""
+    RECONCILIATIONS.inc(platform=platform)
+    RECONCILE_CORRECTIONS.inc(outcomes.get("moved", 0), platform=platform, kind="missed_callback")
+    RECONCILE_CORRECTIONS.inc(outcomes.get("created", 0), platform=platform,
+                              kind="unknown_command")
+
+
+def count_rate_limit_wait(budget: str, priority: str, waited_s: float, acquired: bool) -> None:
+    """A caller of the shared call budget waited (only called when it did)."""
+    platform = budget.partition(":")[0]  # `huawei:<app id>`: the app id stays out of labels
+    RATE_LIMIT_WAITS.inc(platform=platform, priority=priority,
+                         result="acquired" if acquired else "timed_out")
+    RATE_LIMIT_WAIT_SECONDS.inc(waited_s, platform=platform, priority=priority)
