@@ -12,12 +12,14 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from cmdkeeper.http import ApiError, read_json_object, tokens_match
+from cmdkeeper.metric_names import callback_counter, count_callbacks
 from platforms.formats import huawei_to_ms
 from platforms.statuses import HUAWEI
 from store.model import Event, Source
 from webhooks.sink import check_id
 
 bp = Blueprint("webhook_huawei", __name__)
+bp.after_request(callback_counter("huawei"))
 
 V5_RESOURCE = "device.command.status"
 
@@ -27,8 +29,10 @@ def receive(token: str):
     services = current_app.extensions["cmdkeeper"]
     if not tokens_match(token, services.config.webhook_token):
         raise ApiError(404, "not_found", "no such webhook")
-    event = parse(read_json_object(request), received_ms=services.clock())
+    now = services.clock()
+    event = parse(read_json_object(request), received_ms=now)
     enqueued = services.sink.submit([event])[0]
+    count_callbacks("huawei", [event], [enqueued], now)
     return {"status": "accepted" if enqueued else "duplicate"}, 200
 
 
