@@ -16,12 +16,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from cmdkeeper.http import ApiError, read_json_object
+from cmdkeeper.metric_names import callback_counter, count_callbacks
 from platforms import onenet_push
 from platforms.statuses import ONENET_CONFIRM_NAMES, ONENET_SEND, onenet_state
 from store.model import CURRENT_ATTEMPT, Event, Source
 from webhooks.sink import check_id
 
 bp = Blueprint("webhook_onenet", __name__)
+bp.after_request(callback_counter("onenet"))
 
 #: How soon after a sign of life its device is reconciled: long enough for the released
 #: commands to be answered (OneNET's command timeout is 25 s by default, 40 s at most).
@@ -78,6 +80,7 @@ def receive():
     now = services.clock()
     events, awake = parse(messages, received_ms=now)
     flags = services.sink.submit(events, sorted(awake), now + AWAKE_RECONCILE_DELAY_MS)
+    count_callbacks("onenet", events, flags, now)
     return {"accepted": sum(flags), "duplicates": len(flags) - sum(flags),
             "awake": len(awake)}, 200
 
