@@ -15,6 +15,7 @@ from cmdkeeper.clock import Clock, system_clock
 from cmdkeeper.config import MAX_BODY_BYTES, Config
 from cmdkeeper.http import install_error_handlers
 from cmdkeeper.logs import setup_logging
+from cmdkeeper.metrics import start_flusher
 from cmdkeeper.request_ids import install as install_request_ids
 from platforms.factory import build_gateways
 from platforms.gateway import Gateway
@@ -46,6 +47,7 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> 
     from workers import messages  # imported after the broker is configured
 
     client = connection.client(connection.resolve_url(config))
+    start_flusher(client, config.metrics_flush_s)
     if warning := connection.check_compact_hashes(client):
         logging.getLogger("cmdkeeper").warning(warning)
     ingest = IngestStore(
