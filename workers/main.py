@@ -11,6 +11,8 @@ import time
 
 from cmdkeeper.config import Config
 from cmdkeeper.logs import setup_logging
+from cmdkeeper.metrics import start_flusher
+from store import connection
 from workers import broker
 
 #: Heroku (and honcho) send SIGTERM to every process of a dyno, and dramatiq's main process
@@ -39,5 +41,6 @@ _config = Config.from_env()
 setup_logging(_config, role="worker")
 _one_stop_per_sigterm_burst()
 broker.configure(_config)
+start_flusher(connection.client(connection.resolve_url(_config)), _config.metrics_flush_s)
 
 import workers.actors  # noqa: E402,F401  (declares the actors on the configured broker)
