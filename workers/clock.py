@@ -29,6 +29,7 @@ from cmdkeeper import request_ids
 from cmdkeeper.clock import Clock, system_clock
 from cmdkeeper.config import Config
 from cmdkeeper.logs import setup_logging
+from cmdkeeper.metrics import start_flusher
 from store import connection, keys
 from store.due import claim_due
 from store.locks import OwnedLock
@@ -141,6 +142,7 @@ def sweep(client: redis.Redis, scripts: Scripts, leadership: Leadership, clock: 
 def run(config: Config, stop: threading.Event) -> None:
     broker.configure(config)
     client = connection.client(connection.resolve_url(config))
+    start_flusher(client, config.metrics_flush_s)
     scripts = Scripts(client)
     holder = f"{socket.gethostname()}:{os.getpid()}"
     leadership = Leadership(client, holder, config.sweep_interval_s * 1000 * LOCK_TTL_INTERVALS)
