@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from cmdkeeper.clock import Clock
+from cmdkeeper.metric_names import count_reconcile
 from platforms.gateway import Gateway
 from store.commands import CommandStore, OpenCommand
 from store.model import Event, Source
@@ -52,5 +53,6 @@ def reconcile_device(store: CommandStore, gateway: Gateway, device_id: str, cloc
         outcome, _ = store.apply_event(event, now, fill=o.fill)
         outcomes[outcome] += 1
     store.finish_reconcile(platform, device_id, now)
+    count_reconcile(platform, outcomes)
     return ReconcileResult(len(observed), outcomes["moved"] + outcomes["created"],
                            outcomes["created"])
