@@ -25,6 +25,7 @@ from platforms.errors import (
     TokenInvalidError,
 )
 from platforms.formats import huawei_to_ms, ms_to_huawei
+from platforms.metered import metered
 from platforms.shared_token import IssuedToken, SharedToken
 from store.ratelimit import Priority, RateLimiter
 
@@ -233,6 +234,7 @@ class HuaweiClient:
             self.limiter.learn_from_throttling()
             raise
 
+    @metered(PLATFORM)
     def _send(self, method: str, path: str, priority: Priority, *, token: str | None,
               **kwargs: Any) -> dict:
         self.limiter.acquire(priority)
