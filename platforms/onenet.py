@@ -20,6 +20,7 @@ from platforms.errors import (
     ThrottledError,
 )
 from platforms.formats import ms_to_onenet, onenet_to_ms
+from platforms.metered import metered
 from store.ratelimit import Priority, RateLimiter
 
 PLATFORM = "onenet"
@@ -164,6 +165,7 @@ class OneNetClient:
                           params={"imei": imei}) or {}
         return [str(u) for u in data.get("succ") or []], [str(u) for u in data.get("failed") or []]
 
+    @metered(PLATFORM)
     def _call(self, method: str, path: str, priority: Priority, **kwargs: Any) -> Any:
         self.limiter.acquire(priority)
         response = transport.request(self.session, PLATFORM, method, self.base_url + path, path,
