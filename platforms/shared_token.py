@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cmdkeeper.clock import Clock, system_clock
+from cmdkeeper.metric_names import TOKEN_RENEWALS
 from platforms.errors import PermanentError, RetryableError
 from store.tokens import StoredToken, TokenStore
 
@@ -77,10 +78,12 @@ class SharedToken:
         if current and current.refresh_token and self.refresh is not None:
             try:
                 issued = self.refresh(current.refresh_token)
+                TOKEN_RENEWALS.inc(platform=self.platform, kind="refresh")
             except PermanentError as e:
                 log.info("token refresh refused (%s); logging in again", e.code)
         if issued is None:
             issued = self.login()
+            TOKEN_RENEWALS.inc(platform=self.platform, kind="login")
         ttl_ms = issued.expires_in_s * 1000
         self.store.put(StoredToken(issued.access_token, self.clock() + ttl_ms,
                                    issued.refresh_token, ttl_ms), ttl_ms)
