@@ -8,6 +8,10 @@ here: `/metrics` reads them from Redis at scrape time (api/metrics.py, store/sta
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from cmdkeeper.metrics import Counter, Histogram
 from store.stats import (
     CALLBACK_LAG_BUCKETS_S,
@@ -16,6 +20,8 @@ from store.stats import (
     MINUTE_RECONCILIATIONS,
     MINUTE_REVOCATIONS,
 )
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 CALLBACKS_RECEIVED = Counter(
     "cmdkeeper_callbacks_received_total",
@@ -132,9 +138,29 @@ def count_reconcile(platform: str, outcomes: dict[str, int]) -> None:
                               kind="unknown_command")
 
 
-def count_rate_limit_wait(budget: str, priority: str, waited_s: float, acquired: bool) -> None:
-    """A caller of the shared call budget waited (only called when it did)."""
+def count_rate_limit_wait(budget: str, priority, waited_s: float, *, acquired: bool) -> None:
+    """A caller of the shared call budget got a slot (counted only if it had to wait for it) or
+    gave up waiting (always counted)."""
+    if acquired and not waited_s:
+        return
     platform = budget.partition(":")[0]  # `huawei:<app id>`: the app id stays out of labels
-    RATE_LIMIT_WAITS.inc(platform=platform, priority=priority,
+    level = getattr(priority, "name", str(priority)).lower()
+    RATE_LIMIT_WAITS.inc(platform=platform, priority=level,
                          result="acquired" if acquired else "timed_out")
-    RATE_LIMIT_WAIT_SECONDS.inc(waited_s, platform=platform, priority=priority)
+    RATE_LIMIT_WAIT_SECONDS.inc(waited_s, platform=platform, priority=level)
+
+
+def counts_revocations(fn: F) -> F:
+    """Decorates workers/revoke.py's `revoke_device` and `follow_task` (`fn(store, gateway, ...)
+    -> RevokeResult`): counts the commands each call dealt with, by mode and result."""
+
+    @functools.wraps(fn)
+    def call(store, gateway, *args, **kwargs):
+        result = fn(store, gateway, *args, **kwargs)
+        mode = "bulk" if result.bulk else "single"
+        for name, ids in (("canceled", result.canceled), ("failed", result.failed),
+                          ("not_cancellable", result.not_canceled)):
+            REVOCATION_RESULTS.inc(len(ids), platform=gateway.platform, mode=mode, result=name)
+        return result
+
+    return call  # type: ignore[return-value]

@@ -18,6 +18,7 @@ from typing import TypeVar
 from uuid import uuid4
 
 from cmdkeeper.clock import Clock
+from cmdkeeper.metric_names import counts_revocations
 from platforms.errors import PermanentError, RateLimitTimeout, RetryableError, ThrottledError
 from platforms.gateway import CancelOutcome, Gateway
 from store.commands import CommandStore
@@ -65,6 +66,7 @@ def _targets(pending: dict[str, int], now: int, only_stale: bool) -> list[str]:
     return [c for c, stale_at in pending.items() if stale_at <= now or not only_stale]
 
 
+@counts_revocations
 def revoke_device(store: CommandStore, gateway: Gateway, device_id: str, clock: Clock, *,
                   only_stale: bool = True, priority: Priority = Priority.REVOKE
                   ) -> RevokeResult:
@@ -133,6 +135,7 @@ def _one_by_one(store: CommandStore, gateway: Gateway, device_id: str, targets: 
     return result
 
 
+@counts_revocations
 def follow_task(store: CommandStore, gateway: Gateway, device_id: str, task_id: str,
                 clock: Clock, *, lock_owner: str | None = None,
                 priority: Priority = Priority.REVOKE) -> RevokeResult:
