@@ -27,6 +27,7 @@ from enum import IntEnum
 import redis
 
 from cmdkeeper.clock import Clock, system_clock
+from cmdkeeper.metric_names import count_rate_limit_wait
 from platforms.errors import RateLimitTimeout
 from store import keys
 
@@ -155,8 +156,10 @@ class RateLimiter:
         while True:
             wait = self.try_acquire(priority)
             if wait == 0:
+                count_rate_limit_wait(self.name, priority, waited, acquired=True)
                 return
             if waited + wait > max_wait_s:
+                count_rate_limit_wait(self.name, priority, waited, acquired=False)
                 raise RateLimitTimeout(self.name, waited)
             self.sleep(wait)
             waited += wait
