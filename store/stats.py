@@ -158,13 +158,15 @@ def read_fleet_stats(client: redis.Redis, now_ms: int) -> FleetStats:
 
 
 def lag_buckets(figures: dict[str, float]) -> list[tuple[float, float]]:
-    """(upper bound, count) of the callback-lag buckets among per-minute fields, by bound."""
-    out = []
+    """(upper bound, count) of the callback-lag buckets among per-minute fields, by bound, every
+    bound present (an empty bucket still bounds the next one from below)."""
+    counts = {float(b): 0.0 for b in CALLBACK_LAG_BUCKETS_S} | {math.inf: 0.0}
     for name, value in figures.items():
         metric, labels = parse_field(name)
         if metric == MINUTE_CALLBACK_LAG and "le" in labels:
-            out.append((float(labels["le"]), value))
-    return sorted(out)
+            bound = float(labels["le"])
+            counts[bound] = counts.get(bound, 0.0) + value
+    return sorted(counts.items())
 
 
 def quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
