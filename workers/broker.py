@@ -194,7 +194,7 @@ class RecoveringRedisBroker(RedisBroker):
 
 class _EnqueueUntilRedisAnswers:
     """The broker, as `Retries` sees it: a retry that cannot be enqueued is tried again until
-    Redis answers, instead of being logged and acknowledged (lost)."""
+    the broker (Redis or RabbitMQ) answers, instead of being logged and acknowledged (lost)."""
 
     def __init__(self, broker: Broker) -> None:
         self._broker = broker
@@ -208,7 +208,7 @@ class _EnqueueUntilRedisAnswers:
             try:
                 return self._broker.enqueue(message, delay=delay)
             except (redis.ConnectionError, redis.TimeoutError, BrokerConnectionError):
-                log.warning("Redis unavailable: retry of message %s waits %.1f s",
+                log.warning("broker unavailable: retry of message %s waits %.1f s",
                             message.message_id, wait_s)
                 time.sleep(wait_s)
                 wait_s = min(wait_s * 2, max_wait_s)
