@@ -208,7 +208,8 @@ class Run:
     def broker_idle(self) -> bool:
         """No message waiting, delayed, or held by a worker (a killed worker's included)."""
         r = redis.Redis.from_url(self.redis.url)
-        if r.llen("dramatiq:cmdkeeper") or r.llen("dramatiq:cmdkeeper.DQ"):
+        if any(r.llen(f"dramatiq:{q}") for q in ("cmdkeeper", "cmdkeeper.DQ", "cmdkeeper-revoke",
+                                                   "cmdkeeper-revoke.DQ")):
             return False
         return all(r.scard(k) == 0 for k in r.scan_iter(match="dramatiq:__acks__.*"))
 

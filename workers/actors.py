@@ -17,8 +17,12 @@ broker.current()  # bind the actors below to cmdkeeper's broker, never dramatiq'
 
 log = logging.getLogger(__name__)
 
-#: Queue every cmdkeeper actor uses.
+#: Queue of every cmdkeeper actor but the revoking ones.
 QUEUE = "cmdkeeper"
+#: Revocations have a queue of their own: a worker orders by priority only the few messages it
+#: has fetched, so a revocation queued behind hundreds of reconciles would wait its turn. This
+#: queue is short, and each worker fetches from both.
+REVOKE_QUEUE = "cmdkeeper-revoke"
 
 #: A malformed message will never apply: fail it at once instead of retrying.
 MALFORMED = (KeyError, ValueError, TypeError)
@@ -71,7 +75,10 @@ _JOB = dict(queue_name=QUEUE, max_retries=JOB_MAX_RETRIES, min_backoff=JOB_MIN_B
             throws=(PermanentError, *MALFORMED))
 
 
-@dramatiq.actor(**_JOB, priority=REVOKE_PRIORITY)
+_REVOKE_JOB = {**_JOB, "queue_name": REVOKE_QUEUE, "priority": REVOKE_PRIORITY}
+
+
+@dramatiq.actor(**_REVOKE_JOB)
 def revoke_device(platform: str, device_id: str, only_stale: bool = True) -> None:
     rt = runtime.current()
     result = revoke.revoke_device(rt.store, rt.gateway(platform), device_id, rt.clock,
@@ -82,7 +89,7 @@ def revoke_device(platform: str, device_id: str, only_stale: bool = True) -> Non
             delay=TASK_POLL_MS)
 
 
-@dramatiq.actor(**_JOB, priority=REVOKE_PRIORITY)
+@dramatiq.actor(**_REVOKE_JOB)
 def follow_cancel_task(platform: str, device_id: str, task_id: str, lock_owner: str | None,
                        polls: int = 0) -> None:
     rt = runtime.current()

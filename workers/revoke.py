@@ -78,6 +78,8 @@ def revoke_device(store: CommandStore, gateway: Gateway, device_id: str, clock: 
     if not targets:
         store.refresh_due(platform, device_id)
         return RevokeResult()
+    log.debug("revoking %d command(s) of %s:%s, stale for %d ms", len(targets), platform,
+              device_id, now - min(pending[c] for c in targets))
     if len(targets) == len(pending):
         result = _bulk(store, gateway, device_id, clock, only_stale, priority)
         if result is not None:

@@ -26,7 +26,11 @@ from tests.fuzz.hostile import (
 )
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"}
-QUEUE = keys.dramatiq_queue("dramatiq", "cmdkeeper")
+QUEUES = [keys.dramatiq_queue("dramatiq", q) for q in ("cmdkeeper", "cmdkeeper-revoke")]
+
+
+def queued_jobs(redis_client) -> int:
+    return sum(redis_client.llen(q) for q in QUEUES)
 #: Keys a call to the platform may move even when the request is refused in the end.
 PLATFORM_BOOKKEEPING = (keys.rate_window(""), keys.platform_token(""))
 
@@ -50,13 +54,13 @@ def call(client, redis_client, app):
 
     def send(url: str, body: bytes):
         before = snapshot(redis_client, ignore=PLATFORM_BOOKKEEPING)
-        queued = redis_client.llen(QUEUE)
+        queued = queued_jobs(redis_client)
         response = client.post(url, data=body, headers=AUTH)
         answer = check_answer(response, secrets)
         if response.status_code >= 400:
             assert snapshot(redis_client, ignore=PLATFORM_BOOKKEEPING) == before, answer
         elif response.status_code == 202:
-            assert redis_client.llen(QUEUE) == queued + 1, "an accepted job is enqueued once"
+            assert queued_jobs(redis_client) == queued + 1, "an accepted job is enqueued once"
         return response, answer
 
     return send
