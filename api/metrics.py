@@ -119,8 +119,9 @@ def gauge_families(snap: Snapshot) -> Iterator[Metric]:
         stale.add_metric([platform], snap.stale_pending[platform])
     queues = GaugeMetricFamily(
         "cmdkeeper_queue_messages",
-        "Messages on cmdkeeper's dramatiq queues: ready, delayed (retries and follow-ups) and dead "
-        "(dead-lettered).", labels=("queue", "kind"))
+        "Messages on cmdkeeper's dramatiq queues in Redis: ready, delayed (retries and follow-ups) "
+        "and dead (dead-lettered); 0 with BROKER_URL (RabbitMQ has its own metrics).",
+        labels=("queue", "kind"))
     for queue, depth in snap.queues.items():
         queues.add_metric([queue, "ready"], depth.ready)
         queues.add_metric([queue, "delayed"], depth.delayed)

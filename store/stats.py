@@ -62,7 +62,8 @@ class FleetStats:
     #: callbacks that carry one (Huawei v5 `event_time`, OneNET `confirm_time`/`send_time`),
     #: estimated from histogram buckets; None when there was no such callback.
     callback_lag_s: dict[str, float | None]
-    #: Messages waiting for a worker on cmdkeeper's queues (ready and delayed, not dead ones).
+    #: Messages waiting for a worker on cmdkeeper's queues (ready and delayed, not dead ones), as
+    #: dramatiq keeps them in Redis; with BROKER_URL set (RabbitMQ) they are not in Redis: 0.
     queue_depth: int
 
 
