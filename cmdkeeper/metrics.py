@@ -220,10 +220,16 @@ def start_flusher(client: redis.Redis, interval_s: float) -> Flusher:
         return _flusher
     _flusher, _flusher_pid = Flusher(client, interval_s).start(), os.getpid()
     atexit.register(_flusher.stop)
+    _finalize_on_exit(_flusher)
+    # a multiprocessing child forgets the finalizers it inherited, then runs these
+    multiprocessing.util.register_after_fork(_flusher, _finalize_on_exit)
+    return _flusher
+
+
+def _finalize_on_exit(flusher: Flusher) -> None:
     # multiprocessing children (dramatiq's worker processes) leave through os._exit, which skips
     # atexit but runs these finalizers
-    multiprocessing.util.Finalize(None, _flusher.stop, exitpriority=10)
-    return _flusher
+    multiprocessing.util.Finalize(None, flusher.stop, exitpriority=10)
 
 
 def flush_now(client: redis.Redis) -> bool:

@@ -92,6 +92,27 @@ def test_a_multiprocessing_child_flushes_on_its_way_out(redis_url, redis_client)
     assert flushed(redis_client) == 1
 
 
+def test_a_forked_child_of_a_counting_process_flushes_its_own_counting(redis_url, redis_client):
+    # the parent's flusher does not survive a fork: the child gets its own, and forgets what
+    # the parent had counted (the parent flushes that)
+    proc = run_counting_process(redis_url, """
+        import multiprocessing
+
+        start_flusher(client, 60)
+        N.RECONCILIATIONS.inc(platform="huawei")
+
+        def work():
+            N.RECONCILIATIONS.inc(10, platform="huawei")
+
+        child = multiprocessing.get_context("fork").Process(target=work)
+        child.start()
+        child.join()
+        sys.exit(child.exitcode)
+        """)
+    assert proc.wait(timeout=30) == 0
+    assert flushed(redis_client) == 11
+
+
 def test_a_failed_flush_keeps_its_increments_for_the_next_one(redis_client, redis_url):
     recorder = Recorder()
     counter = Counter("cmdkeeper_test_things_total", "test", ("platform",), recorder=recorder)
