@@ -86,15 +86,15 @@ def revoke_device(platform: str, device_id: str, only_stale: bool = True) -> Non
     if result.task_id:
         follow_cancel_task.send_with_options(
             args=(platform, device_id, result.task_id, result.lock_owner, 0),
-            delay=TASK_POLL_MS)
+            kwargs={"targets": result.targets}, delay=TASK_POLL_MS)
 
 
 @dramatiq.actor(**_REVOKE_JOB)
 def follow_cancel_task(platform: str, device_id: str, task_id: str, lock_owner: str | None,
-                       polls: int = 0) -> None:
+                       polls: int = 0, targets: list[str] | None = None) -> None:
     rt = runtime.current()
     result = revoke.follow_task(rt.store, rt.gateway(platform), device_id, task_id, rt.clock,
-                                lock_owner=lock_owner, priority=REVOKE)
+                                lock_owner=lock_owner, priority=REVOKE, targets=targets)
     if not result.task_id:
         return
     if polls >= TASK_MAX_POLLS:
@@ -106,7 +106,8 @@ def follow_cancel_task(platform: str, device_id: str, task_id: str, lock_owner: 
         return
     delay = min(TASK_POLL_MS * 2 ** (polls + 1), TASK_POLL_MAX_MS)
     follow_cancel_task.send_with_options(
-        args=(platform, device_id, task_id, lock_owner, polls + 1), delay=delay)
+        args=(platform, device_id, task_id, lock_owner, polls + 1),
+        kwargs={"targets": targets}, delay=delay)
 
 
 @dramatiq.actor(**_JOB, priority=RECONCILE_PRIORITY)

@@ -60,6 +60,8 @@ class RevokeResult:
     task_id: str | None = None
     lock_owner: str | None = None
     bulk: bool = False
+    #: The commands a running bulk cancel was meant for (to be passed on to `follow_task`).
+    targets: list[str] = field(default_factory=list)
 
 
 def _targets(pending: dict[str, int], now: int, only_stale: bool) -> list[str]:
@@ -111,8 +113,9 @@ def _bulk(store: CommandStore, gateway: Gateway, device_id: str, clock: Clock,
             return RevokeResult(failed=targets, bulk=True)
         if outcome.pending:
             keep_lock = True  # held until the task has finished: follow_task releases it
-            return RevokeResult(task_id=outcome.task_id, lock_owner=owner, bulk=True)
-        result = record_outcome(store, platform, device_id, outcome, clock)
+            return RevokeResult(task_id=outcome.task_id, lock_owner=owner, bulk=True,
+                                targets=targets)
+        result = record_outcome(store, platform, device_id, _accounted(outcome, targets), clock)
         result.bulk = True
         return result
     finally:
@@ -137,11 +140,29 @@ def _one_by_one(store: CommandStore, gateway: Gateway, device_id: str, targets: 
     return result
 
 
+def _accounted(outcome: CancelOutcome, targets: list[str]) -> CancelOutcome:
+    """The outcome of a bulk cancel, with every target it does not mention as not cancelled.
+
+    A bulk cancel reports only the commands the platform still held as pending: one it sent
+    while its callbacks were lost is not mentioned, and would otherwise stay PENDING and stale,
+    to be bulk-cancelled again every sweep. Treated as not cancellable, it is parked and its
+    device reconciled, which learns its real state.
+    """
+    mentioned = {*outcome.canceled, *outcome.not_canceled}
+    missing = [c for c in targets if c not in mentioned]
+    if not missing:
+        return outcome
+    return CancelOutcome(canceled=list(outcome.canceled),
+                         not_canceled=[*outcome.not_canceled, *missing])
+
+
 @counts_revocations
 def follow_task(store: CommandStore, gateway: Gateway, device_id: str, task_id: str,
                 clock: Clock, *, lock_owner: str | None = None,
-                priority: Priority = Priority.REVOKE) -> RevokeResult:
-    """Look at a running bulk cancel; record its results and free the device once it is done."""
+                priority: Priority = Priority.REVOKE,
+                targets: list[str] | None = None) -> RevokeResult:
+    """Look at a running bulk cancel; record its results and free the device once it is done.
+    `targets` are the commands it was started for (see `_accounted`)."""
     platform = gateway.platform
     try:
         outcome = quickly(lambda: gateway.follow(device_id, task_id, priority))
@@ -153,10 +174,12 @@ def follow_task(store: CommandStore, gateway: Gateway, device_id: str, task_id: 
     if outcome.pending:
         if lock_owner:
             store.locks.extend(platform, device_id, lock_owner, BULK_LOCK_TTL_MS)
-        return RevokeResult(task_id=task_id, lock_owner=lock_owner, bulk=True)
+        return RevokeResult(task_id=task_id, lock_owner=lock_owner, bulk=True,
+                            targets=list(targets or []))
     if lock_owner:
         store.locks.release(platform, device_id, lock_owner)
-    result = record_outcome(store, platform, device_id, outcome, clock)
+    result = record_outcome(store, platform, device_id, _accounted(outcome, targets or []),
+                            clock)
     result.bulk = True
     return result
 

@@ -39,7 +39,7 @@ def follow(session: Session, platform: str, device_id: str, result: revoke.Revok
         session.sleep(delay)
         result = revoke.follow_task(session.store, gateway, device_id, result.task_id,
                                     session.clock, lock_owner=result.lock_owner,
-                                    priority=Priority.REVOKE)
+                                    priority=Priority.REVOKE, targets=result.targets)
         delay = min(delay * 2, MAX_POLL_S)
     return result
 
@@ -49,7 +49,9 @@ def hand_to_worker(session: Session, platform: str, device_id: str,
     session.broker()
     from workers import actors
 
-    actors.follow_cancel_task.send(platform, device_id, result.task_id, result.lock_owner, 0)
+    actors.follow_cancel_task.send_with_options(
+        args=(platform, device_id, result.task_id, result.lock_owner, 0),
+        kwargs={"targets": result.targets})
 
 
 def nothing_to_do(session: Session, platform: str, device_id: str, only_stale: bool) -> str:

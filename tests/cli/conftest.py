@@ -15,7 +15,7 @@ from cmdkeeper.cli.session import Session
 from cmdkeeper.clock import system_clock
 from cmdkeeper.config import Config
 from emulator.testing import RunningEmulator
-from platforms.factory import huawei_gateway
+from platforms.factory import huawei_gateway, onenet_gateway
 from store.commands import CommandStore
 from tests.e2e.conftest import emu, emulator  # noqa: F401  (the emulator fixtures)
 from workers.create import CreateBody, create_command
@@ -50,21 +50,30 @@ def huawei_env(emu: RunningEmulator) -> dict[str, str]:  # noqa: F811
 def platform_config(config: Config, emu: RunningEmulator) -> Config:  # noqa: F811
     # callbacks to a closed local port fail at once: none reaches cmdkeeper
     return config.with_(huawei_base_url=emu.url, huawei_app_id="demo-app",
-                        huawei_secret="demo-secret", public_url="http://127.0.0.1:9")
+                        huawei_secret="demo-secret", onenet_base_url=emu.url,
+                        onenet_api_key="demo-onenet-key", public_url="http://127.0.0.1:9")
 
 
 @pytest.fixture
 def create_on_platform(platform_config: Config, redis_client, store: CommandStore):
-    """`create(device, age_s=0, stale_after_s=3600)`: a Huawei command created on the emulator
-    and recorded, as if created `age_s` seconds ago (so it may already be stale)."""
+    """`create(device, age_s=0, stale_after_s=3600, platform="huawei")`: a command created on
+    the emulator and recorded, as if created `age_s` seconds ago (so it may already be stale)."""
 
-    def create(device_id: str, *, age_s: float = 0, stale_after_s: int = 3600) -> str:
+    def create(device_id: str, *, age_s: float = 0, stale_after_s: int = 3600,
+               platform: str = "huawei") -> str:
         def clock() -> int:
             return system_clock() - int(age_s * 1000)
 
-        gateway = huawei_gateway(platform_config, redis_client, clock)
-        body = CreateBody("huawei", device_id, "Valve", "SET", {"open": 1}, expire_in_s=86_400,
-                          stale_after_s=stale_after_s)
+        if platform == "huawei":
+            gateway = huawei_gateway(platform_config, redis_client, clock)
+            body = CreateBody("huawei", device_id, "Valve", "SET", {"open": 1},
+                              expire_in_s=86_400, stale_after_s=stale_after_s)
+        else:
+            gateway = onenet_gateway(platform_config, redis_client, clock)
+            body = CreateBody("onenet", device_id, "", "WRITE", {
+                "obj_id": 3311, "obj_inst_id": 0, "mode": 1,
+                "data": [{"res_id": 5850, "val": True}]}, expire_in_s=86_400,
+                stale_after_s=stale_after_s)
         return create_command(store, gateway, platform_config, body, clock).command_id
 
     return create

@@ -70,3 +70,29 @@ def test_a_task_still_running_is_handed_to_a_worker(run, emu, huawei_env, store,
     # the task still holds the device, so no creation slips into it; the command waits
     assert redis_client.get(keys.device_lock("huawei", "dev-slow")) == args[3]
     assert store.get("huawei", stale)["state"] == "PENDING"
+
+
+def test_a_command_the_platform_sent_unseen_is_parked_not_bulk_cancelled_again(
+        run, emu, store, redis_client, create_on_platform):
+    device = "869975031299991"
+    emu.client.add_device("onenet", device, wake_period_s=0)
+    emu.client.set_faults(drop_p=1.0)  # its pushes are lost: cmdkeeper still sees PENDING
+    sent = create_on_platform(device, age_s=TWO_HOURS_S, platform="onenet")
+    emu.client.wake("onenet", device)
+    emu.client.advance(120)  # it takes the command, then falls asleep again
+    assert emu.client.command("onenet", sent)["sent"]
+    waiting = create_on_platform(device, age_s=TWO_HOURS_S, platform="onenet")
+    env = {"ONENET_BASE_URL": emu.url, "ONENET_API_KEY": "demo-onenet-key"}
+
+    first = run("revoke", "onenet", device, **env)
+    again = run("revoke", "onenet", device, **env)
+
+    assert first.exit_code == 0, first.output
+    assert "one bulk cancel" in first.stdout
+    assert store.get("onenet", waiting)["state"] == "CANCELED"
+    # cancel-all did not mention it: not cancellable, and the device's history is asked instead
+    assert store.get("onenet", sent)["state"] == "PENDING"
+    assert f"not cancellable:  {sent}" in first.stdout
+    due = redis_client.zscore(keys.DUE_RECONCILE, keys.device_tag("onenet", device))
+    assert due is not None
+    assert again.exit_code == 0 and "Nothing to revoke" in again.stdout
