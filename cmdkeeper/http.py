@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 import redis
+from dramatiq.errors import BrokerError
 from flask import Flask, Request, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -46,6 +47,15 @@ def install_error_handlers(app: Flask) -> None:
         app.logger.warning("Redis unavailable: %s", type(e).__name__)
         response = error_response(503, "storage_unavailable",
                                   "state storage is unavailable; retry shortly")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(BrokerError)
+    def _broker_down(e: BrokerError):
+        # with BROKER_URL (RabbitMQ), a job that cannot be queued is the same case as above
+        app.logger.warning("job broker unavailable: %s", type(e).__name__)
+        response = error_response(503, "broker_unavailable",
+                                  "the job queue is unavailable; retry shortly")
         response.headers["Retry-After"] = "5"
         return response
 
