@@ -27,6 +27,8 @@ DEV_DEFAULTS = {
     "SWEEP_INTERVAL_S": "5",
     "STALE_AFTER_S": "60",
     "RECONCILE_AFTER_S": "120",
+    # a terminal is read by a person; production logs (JSON) are read by a log pipeline
+    "LOG_FORMAT": "text",
     "HUAWEI_BASE_URL": "http://127.0.0.1:8743",
     "HUAWEI_APP_ID": "demo-app",
     "HUAWEI_SECRET": "demo-secret",
