@@ -86,6 +86,9 @@ class Config:
     """All settings of a cmdkeeper process. Units are in the names."""
 
     redis_url: str | None = None
+    #: REDIS_INSECURE_TLS=1: a `rediss://` Redis with a self-signed certificate (Heroku Redis)
+    #: is used without checking its certificate (the link is still encrypted).
+    redis_insecure_tls: bool = False
     port: int = 5000
     public_url: str = "http://localhost:5000"
     api_token: str = field(default="", repr=False)
@@ -129,6 +132,7 @@ class Config:
         env = os.environ if env is None else env
         return cls(
             redis_url=env.get("REDIS_URL") or None,
+            redis_insecure_tls=_flag(env, "REDIS_INSECURE_TLS"),
             port=_int(env, "PORT", 5000, minimum=1),
             public_url=env.get("PUBLIC_URL", "http://localhost:5000").rstrip("/"),
             api_token=env.get("CMDKEEPER_API_TOKEN", ""),

@@ -14,7 +14,11 @@ SOCKET_TIMEOUT_S = 5.0
 def resolve_url(config: Config) -> str:
     """REDIS_URL when set; otherwise the embedded Redis under `var_dir`, started if needed."""
     if config.redis_url:
-        return config.redis_url
+        url = config.redis_url
+        if config.redis_insecure_tls and url.startswith("rediss://") \
+                and "ssl_cert_reqs=" not in url:
+            url += ("&" if "?" in url else "?") + "ssl_cert_reqs=none"
+        return url
     url, _ = embedded_redis.ensure(config.var_dir)
     return url
 

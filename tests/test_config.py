@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import redis
 
 from cmdkeeper.config import Config, ConfigError
+from store.connection import resolve_url
 
 
 def test_defaults_follow_the_design():
@@ -48,3 +50,14 @@ def test_secrets_never_appear_in_repr():
     c = Config(api_token="sekrit-api", webhook_token="sekrit-hook", huawei_secret="sekrit-hw")
     assert "sekrit" not in repr(c)
     assert set(c.secrets()) == {"sekrit-api", "sekrit-hook", "sekrit-hw"}
+
+
+def test_heroku_redis_self_signed_tls_is_opted_into_not_assumed():
+    heroku = "rediss://:pw@ec2-1-2-3-4.compute-1.amazonaws.com:12345"
+    assert resolve_url(Config.from_env({"REDIS_URL": heroku})) == heroku
+    insecure = Config.from_env({"REDIS_URL": heroku, "REDIS_INSECURE_TLS": "1"})
+    assert resolve_url(insecure) == heroku + "?ssl_cert_reqs=none"
+    plain = Config.from_env({"REDIS_URL": "redis://h:6379/0", "REDIS_INSECURE_TLS": "1"})
+    assert resolve_url(plain) == "redis://h:6379/0"
+    pool = redis.ConnectionPool.from_url(resolve_url(insecure))
+    assert pool.connection_kwargs["ssl_cert_reqs"] == "none"
