@@ -161,6 +161,18 @@ class _RecoveringConsumer(_RedisConsumer):
             self.broker.abandon_unacknowledged()
             raise
 
+    def close(self) -> None:
+        # dramatiq requeues, at shutdown, the messages waiting for a thread but not the ones
+        # still in this prefetch cache: they would wait for the worker's heartbeat to lapse.
+        cached = [Message.decode(data) for data in self.message_cache if data is not None]
+        self.message_cache = []
+        if cached:
+            try:
+                self.requeue(cached)
+            except redis.RedisError:
+                pass  # Redis is away: they come back once this worker's heartbeat lapses
+        super().close()
+
 
 class RecoveringRedisBroker(RedisBroker):
     """dramatiq's Redis broker, made to lose nothing when Redis restarts under a live worker.
