@@ -14,20 +14,9 @@ def _split(member: str) -> tuple[str, str]:
     return platform, device_id
 
 
-#: How long a claim stays in the claim log after its deadline (longer than any budget window).
-CLAIM_LOG_KEEP_MS = 5 * 60 * 1000
-
-
 def claim_due(client: redis.Redis, scripts, index: str, now_ms: int, *, lease_ms: int,
-              limit: int = 1000, lookahead_ms: int = 0,
-              claim_log: str | None = None) -> list[tuple[str, str, int]]:
+              limit: int = 1000, lookahead_ms: int = 0) -> list[tuple[str, str, int]]:
     """Devices due on one index by `now + lookahead`, as (platform, device id, deadline); each is
-    pushed `lease_ms` past now so no other sweep claims it meanwhile, and logged at its deadline
-    in `claim_log` when given."""
-    args = [now_ms + lookahead_ms, now_ms + lease_ms, limit]
-    if claim_log:
-        flat = scripts.claim_due(keys=[index, claim_log],
-                                 args=[*args, now_ms - CLAIM_LOG_KEEP_MS])
-    else:
-        flat = scripts.claim_due(keys=[index], args=args)
+    pushed `lease_ms` past now so no other sweep claims it meanwhile."""
+    flat = scripts.claim_due(keys=[index], args=[now_ms + lookahead_ms, now_ms + lease_ms, limit])
     return [(*_split(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]

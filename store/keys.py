@@ -67,10 +67,6 @@ def command_device_index(platform: str, command_id: str) -> str:
 #: Sorted set: devices scored by the earliest stale deadline among their PENDING commands.
 DUE_REVOKE = f"{PREFIX}:due:revoke"
 
-#: Sorted set: devices the clock claimed for revocation, scored by the deadline they were claimed
-#: for (the call budget keeps a slot for each near one; see store/ratelimit.py).
-REVOKES_CLAIMED = f"{PREFIX}:due:revoke:claimed"
-
 #: Sorted set: devices scored by when they are next due for a history reconcile.
 DUE_RECONCILE = f"{PREFIX}:due:reconcile"
 

@@ -8,9 +8,8 @@ reconcile) leaves half of `reserve` to revocations; background reconciliation le
 So reconciliation never starves an operator, and neither can keep a stale command from being
 revoked. Two things make that hold under bursts (commands created together go stale together):
 other work also leaves a slot for every device whose commands go stale within a window (read
-from the revocation index and the clock's log of the revocations it claimed ahead of their
-deadline; across platforms: an overestimate, never an underestimate), and while a revocation
-waits for a slot, nothing else takes one.
+from the revocation index, across platforms: an overestimate, never an underestimate), and while
+a revocation waits for a slot, nothing else takes one.
 
 When the platform throttles anyway (its real limit is lower than configured, or another client
 shares the app), the budget learns: for `LEARNED_TTL_MS` it allows a little less than the calls
@@ -60,7 +59,6 @@ if not urgent then
   end
   -- devices whose commands go stale within a window each need a call: keep slots for them
   local upcoming = redis.call('ZCOUNT', KEYS[3], now - window, now + window)
-    + redis.call('ZCOUNT', KEYS[5], now - window, now + window)
   limit = math.max(1, limit - math.max(reserve, upcoming))
 end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
@@ -138,8 +136,7 @@ class RateLimiter:
         now = self.clock()
         member = f"{now}-{id(self)}-{self._seq}"
         ok, value = self._take(
-            keys=[self.key, self.learned_key, keys.DUE_REVOKE, self.waiting_key,
-                  keys.REVOKES_CLAIMED],
+            keys=[self.key, self.learned_key, keys.DUE_REVOKE, self.waiting_key],
             args=[now, self.window_ms, self.per_minute, member, self._reserve(priority),
                   int(priority is Priority.REVOKE), REVOKE_WAITING_GRACE_MS])
         return 0.0 if ok else max(int(value), 1) / 1000

@@ -64,8 +64,7 @@ def claim(client: redis.Redis, scripts: Scripts, now_ms: int, lookahead_ms: int 
     return Claimed(
         now_ms,
         claim_due(client, scripts, keys.DUE_REVOKE, now_ms, lease_ms=CLAIM_LEASE_MS,
-                  limit=CLAIM_LIMIT, lookahead_ms=lookahead_ms,
-                  claim_log=keys.REVOKES_CLAIMED),
+                  limit=CLAIM_LIMIT, lookahead_ms=lookahead_ms),
         claim_due(client, scripts, keys.DUE_RECONCILE, now_ms, lease_ms=CLAIM_LEASE_MS,
                   limit=CLAIM_LIMIT),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from store import keys
 from store.commands import NewCommand
-from store.due import CLAIM_LOG_KEEP_MS, claim_due
+from store.due import claim_due
 from store.model import Event, Source, State
 
 T0 = 1_700_000_000_000
@@ -99,18 +99,6 @@ def test_a_lookahead_claims_what_falls_due_before_the_next_sweep(store, redis_cl
                         lookahead_ms=1000)
     assert claimed == [("huawei", "soon", T0 + 800)]
     assert redis_client.zscore(keys.DUE_REVOKE, "huawei:soon") == T0 + 60_000
-
-
-def test_claims_are_logged_at_their_deadline_and_forgotten_later(store, redis_client):
-    store.create_command(NewCommand("huawei", "soon", "c-soon", "S", "M", {}, T0, T0 + 800))
-    lease_ms = 2 * CLAIM_LOG_KEEP_MS  # still on its job when the claim is forgotten
-    claim_due(redis_client, store.scripts, keys.DUE_REVOKE, T0, lease_ms=lease_ms,
-              lookahead_ms=1000, claim_log=keys.REVOKES_CLAIMED)
-    assert redis_client.zscore(keys.REVOKES_CLAIMED, "huawei:soon") == T0 + 800
-    later = T0 + 800 + CLAIM_LOG_KEEP_MS + 1
-    claim_due(redis_client, store.scripts, keys.DUE_REVOKE, later, lease_ms=60_000,
-              claim_log=keys.REVOKES_CLAIMED)
-    assert redis_client.zscore(keys.REVOKES_CLAIMED, "huawei:soon") is None
 
 
 def test_a_refused_cancel_parks_the_command_until_reconcile_says_it_waits(store, redis_client):
