@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+DAY_MS = 86_400_000
+
 
 def wall(ms: int) -> str:
     """`2026-11-22 12:18:05 UTC`."""
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def wall_near(ms: int, now_ms: int) -> str:
+    """`12:18:05 UTC` on the same UTC day as now, else the full `wall` form."""
+    if ms // DAY_MS == now_ms // DAY_MS:
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%H:%M:%S UTC")
+    return wall(ms)
 
 
 def relative(ms: int, now_ms: int) -> str:
@@ -27,6 +36,11 @@ def relative(ms: int, now_ms: int) -> str:
     return f"in {amount}" if delta_s > 0 else f"{amount} ago"
 
 
+def duration(ms: int) -> str:
+    """`40 s`, `15 min`, `2 h`: a span without direction."""
+    return relative(abs(ms), 0).removeprefix("in ").replace("now", "0 s")
+
+
 def when(ms: int, now_ms: int) -> str:
-    """`2026-11-22 12:18:05 UTC (in 40 s)`."""
-    return f"{wall(ms)} ({relative(ms, now_ms)})"
+    """`12:18:05 UTC (in 40 s)`; the date too when it is not today (UTC)."""
+    return f"{wall_near(ms, now_ms)} ({relative(ms, now_ms)})"

@@ -1,9 +1,12 @@
 """The dashboard's routes: sign-in, the fleet summary at `/`, and a device's commands.
 
-Server-rendered, no JavaScript, no external assets; each page is one or two Redis round trips.
+Server-rendered, no JavaScript, nothing loaded from elsewhere (the Content-Security-Policy says
+so to the browser too). The device page is one Redis round trip; the fleet page two or three.
 """
 
 from __future__ import annotations
+
+import logging
 
 from flask import (
     Blueprint,
@@ -17,57 +20,77 @@ from flask import (
 
 from cmdkeeper.metrics import flush_now
 from dashboard import auth
-from dashboard.timefmt import relative, wall, when
-from dashboard.why import why_stuck
-from store import keys
+from dashboard.timefmt import relative, wall_near, when
+from dashboard.why import OPEN_STATES, OVERDUE_SWEEPS, why_stuck
+from store.attention import read_attention
 from store.device_view import read_device
-from store.readers import peek_due
+from store.model import PLATFORMS, State
 from store.stats import read_fleet_stats
+
+log = logging.getLogger("cmdkeeper.dashboard")
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
-PLATFORMS = ("huawei", "onenet")
-#: Devices listed under "next revocations" on the fleet page.
-UPCOMING_LIMIT = 15
-STATE_ORDER = ("PENDING", "SENT", "DELIVERED", "SUCCEEDED", "FAILED", "TIMEOUT", "CANCELED")
-OPEN_STATES = ("PENDING", "SENT", "DELIVERED")
+STATES = tuple(s.value for s in State)
+#: Rows in each list of the fleet page.
+ATTENTION_LIMIT = 15
+#: Commands shown on a device page (the newest).
+DEVICE_COMMANDS_LIMIT = 50
 PUBLIC_ENDPOINTS = ("dashboard.login",)
+#: No script at all, styles only inline, forms only to this site: an injected tag can do
+#: nothing, and the pages cannot reach anything but cmdkeeper.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
 def _services():
     return current_app.extensions["cmdkeeper"]
 
 
-@bp.app_template_global()
-def at(ms: int | None) -> str:
-    return wall(ms) if ms else "—"
-
-
-@bp.app_template_global()
-def ago(ms: int | None) -> str:
-    return relative(ms, _services().clock()) if ms else ""
+def _render(template: str, status: int = 200, **context):
+    now = _services().clock()
+    return make_response(render_template(
+        template, now=now, platforms=PLATFORMS,
+        at=lambda ms: wall_near(ms, now) if ms else "—",
+        ago=lambda ms: relative(ms, now) if ms else "",
+        when=lambda ms: when(ms, now) if ms else "—",
+        **context), status)
 
 
 @bp.before_request
 def require_sign_in():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    if auth.is_signed_in(request, _services().config.api_token):
+    services = _services()
+    if auth.is_signed_in(request, services.config.api_token, services.clock()):
         return None
     return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
 
 
+@bp.after_request
+def page_headers(response):
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    services = _services()
+    config, now = services.config, services.clock()
     target = auth.safe_next(request.values.get("next"))
     if request.method == "GET":
-        return render_template("login.html", next=target, error=None)
-    config = _services().config
+        if auth.is_signed_in(request, config.api_token, now):
+            return redirect(target)
+        return _render("login.html", next=target, error=None)
     if not auth.tokens_match(request.form.get("token", ""), config.api_token):
-        return render_template("login.html", next=target,
-                               error="That is not the API token."), 401
+        log.warning("dashboard sign-in refused: wrong token (from %s)", request.remote_addr)
+        return _render("login.html", 401, next=target, error="That is not the API token.")
+    log.info("dashboard sign-in (from %s)", request.remote_addr)
     response = redirect(target)
-    response.set_cookie(auth.COOKIE, auth.session_value(config.api_token),
+    response.set_cookie(auth.COOKIE, auth.session_value(config.api_token, now),
                         max_age=auth.COOKIE_MAX_AGE_S, httponly=True, samesite="Strict",
                         secure=_is_https())
     return response
@@ -88,14 +111,14 @@ def _is_https() -> bool:
 def fleet():
     services = _services()
     now = services.clock()
-    flush_now(services.store.client)  # this process's own counting too, as /metrics does
-    stats = read_fleet_stats(services.store.client, now)
-    upcoming = peek_due(services.store.client, keys.DUE_REVOKE,
-                        now + 24 * 3600 * 1000, limit=UPCOMING_LIMIT)
+    client = services.store.client
+    flush_now(client)  # this process's own counting too, as /metrics does (no-op when none)
+    stats = read_fleet_stats(client, now)
+    overdue_ms = OVERDUE_SWEEPS * services.config.sweep_interval_s * 1000
+    attention = read_attention(client, now, limit=ATTENTION_LIMIT, overdue_ms=overdue_ms)
     totals = {p: sum(stats.by_state.get(p, {}).values()) for p in PLATFORMS}
-    return render_template("fleet.html", stats=stats, states=STATE_ORDER, platforms=PLATFORMS,
-                           totals=totals, upcoming=upcoming, now=now,
-                           when=lambda ms: when(ms, now))
+    return _render("fleet.html", stats=stats, states=STATES, totals=totals,
+                   attention=attention, overdue_ms=overdue_ms)
 
 
 @bp.route("/devices")
@@ -103,24 +126,23 @@ def find_device():
     platform = request.args.get("platform", "")
     device_id = request.args.get("device_id", "").strip()
     if platform not in PLATFORMS or not device_id:
-        return _not_found("Choose a platform and type a device id.", 400)
+        return _render("not_found.html", 400, message="Choose a platform and type a device id.")
     return redirect(url_for("dashboard.device", platform=platform, device_id=device_id))
 
 
-@bp.route("/devices/<platform>/<device_id>")
+@bp.route("/devices/<platform>/<path:device_id>")
 def device(platform: str, device_id: str):
     if platform not in PLATFORMS:
-        return _not_found(f"There is no platform called {platform!r}.")
+        return _render("not_found.html", 404, message=f"There is no platform called {platform!r}.")
     services = _services()
     now = services.clock()
-    view = read_device(services.store, platform, device_id)
+    view = read_device(services.store, platform, device_id, limit=DEVICE_COMMANDS_LIMIT)
     if not view.commands:
-        return _not_found(f"cmdkeeper holds no command for {platform} device {device_id!r}.")
-    sweep_s = services.config.sweep_interval_s
-    rows = [{"record": c, "why": why_stuck(c, view, now, sweep_s)} for c in view.commands]
-    return render_template("device.html", platform=platform, device_id=device_id, rows=rows,
-                           open_states=OPEN_STATES, now=now)
-
-
-def _not_found(message: str, status: int = 404):
-    return make_response(render_template("not_found.html", message=message), status)
+        return _render("not_found.html", 404, platform=platform, device_id=device_id,
+                       message=f"cmdkeeper holds no command for {platform} device "
+                               f"{device_id!r}.")
+    rows = [{"record": c, "why": why_stuck(c, view, services.config, now)}
+            for c in view.commands]
+    return _render("device.html", platform=platform, device_id=device_id, rows=rows,
+                   view=view, open_states=OPEN_STATES,
+                   open_count=sum(1 for c in view.commands if c["state"] in OPEN_STATES))

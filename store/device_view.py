@@ -1,6 +1,6 @@
-"""What the dashboard's device page reads, in one round trip: the device's commands with their
-timelines, and the indexes that say what cmdkeeper will do next (stale deadlines, reconcile
-deadlines, the device's place on the fleet-wide due indexes)."""
+"""What the dashboard's device page reads, in one round trip: the device's newest commands with
+their timelines, and the indexes that say what cmdkeeper will do next (stale deadlines, quiet
+deadlines, the device's place on the fleet-wide due indexes). Read-only."""
 
 from __future__ import annotations
 
@@ -10,40 +10,55 @@ from typing import Any
 from store import keys
 from store.commands import CommandStore, decode_record
 
+#: The member of a device's quiet set that stands for an explicit reconcile request.
+REQUEST_MEMBER = "*"
+
 
 @dataclass(frozen=True)
 class DeviceView:
+    #: The newest commands, newest first (at most the `limit` asked for).
     commands: list[dict[str, Any]]
     #: PENDING command id -> stale deadline (ms), for those still on the revocation index; a
-    #: PENDING command missing here was parked (the platform would not cancel it) or refused.
+    #: PENDING command missing here was parked (the platform would not cancel it), refused, or
+    #: was never given a deadline (learned from a callback).
     stale_at: dict[str, int]
     #: Open command id -> when its silence calls for a history re-query (ms).
     quiet_at: dict[str, int]
     #: When an explicit reconcile of the device was asked for (ms), if one is waiting.
     reconcile_requested_at: int | None
-    #: The device's score on the fleet-wide due indexes: the deadline, or a claim's lease end.
+    #: The device's score on the fleet-wide due indexes: its earliest deadline, or the end of a
+    #: claim's lease while a job holds it.
     revoke_due_ms: int | None
     reconcile_due_ms: int | None
+    #: How many commands cmdkeeper holds for the device (more than `commands` when cut).
+    total: int = 0
+
+    def quiet_deadlines(self) -> list[int]:
+        """Every reconcile deadline of the device, the explicit request's included."""
+        extra = [self.reconcile_requested_at] if self.reconcile_requested_at is not None else []
+        return [*self.quiet_at.values(), *extra]
 
 
 def read_device(store: CommandStore, platform: str, device_id: str,
                 limit: int = 50) -> DeviceView:
-    tag = keys.device_tag(platform, device_id)
     pipe = store.client.pipeline(transaction=False)
     store.scripts.list_device(keys=[keys.device_commands(platform, device_id)],
                               args=[keys.command(platform, device_id, ""), limit, ""],
                               client=pipe)
+    pipe.zcard(keys.device_commands(platform, device_id))
     pipe.zrange(keys.device_stale(platform, device_id), 0, -1, withscores=True)
     pipe.zrange(keys.device_quiet(platform, device_id), 0, -1, withscores=True)
+    tag = keys.device_tag(platform, device_id)
     pipe.zscore(keys.DUE_REVOKE, tag)
     pipe.zscore(keys.DUE_RECONCILE, tag)
-    rows, stale, quiet, revoke_due, reconcile_due = pipe.execute()
+    rows, total, stale, quiet, revoke_due, reconcile_due = pipe.execute()
     quiet_at = {member: int(score) for member, score in quiet}
     return DeviceView(
         commands=[decode_record(dict(zip(row[::2], row[1::2], strict=True))) for row in rows],
         stale_at={member: int(score) for member, score in stale},
         quiet_at=quiet_at,
-        reconcile_requested_at=quiet_at.pop("*", None),
+        reconcile_requested_at=quiet_at.pop(REQUEST_MEMBER, None),
         revoke_due_ms=int(revoke_due) if revoke_due is not None else None,
         reconcile_due_ms=int(reconcile_due) if reconcile_due is not None else None,
+        total=int(total),
     )
