@@ -1,11 +1,13 @@
-"""The dashboard through Flask's test client: who gets in, and what the pages say."""
+"""The dashboard through Flask's test client: what the pages say, and that the rest of the app
+is as it was (JSON errors, /api/v1, /healthz, /metrics). Signing in: see test_auth.py."""
 
 from __future__ import annotations
 
-import logging
+import re
 import time
 
 import pytest
+from markupsafe import escape
 
 from cmdkeeper.clock import ManualClock
 from dashboard.auth import COOKIE, session_value
@@ -22,12 +24,13 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def fleet(store, clock):
-    """dev-a: one command delivered and succeeded (with a duplicate), one PENDING, fresh;
-    dev-b: one PENDING already stale, revoked."""
+    """dev-a: c-done delivered and succeeded (and a late duplicate), c-wait PENDING, fresh;
+    dev-b: c-stale, stale and revoked; dev-c: c-exp expired on the platform."""
     now = clock()
     for device, command, stale_at in (("dev-a", "c-done", now + 3_600_000),
                                       ("dev-a", "c-wait", now + 40_000),
-                                      ("dev-b", "c-stale", now + 1_000)):
+                                      ("dev-b", "c-stale", now + 1_000),
+                                      ("dev-c", "c-exp", now + 3_600_000)):
         store.create_command(NewCommand("huawei", device, command, "Valve", "SET", {"open": 1},
                                         now, stale_at))
     for status, state in (("SENT", State.SENT), ("DELIVERED", State.DELIVERED),
@@ -38,96 +41,141 @@ def fleet(store, clock):
     clock.advance(2)
     store.apply_event(Event("huawei", "dev-b", "c-stale", State.CANCELED, "CANCELED", clock(),
                             Source.REVOKE), clock())
+    store.apply_event(Event("huawei", "dev-c", "c-exp", State.EXPIRED, "EXPIRED", clock(),
+                            Source.RECONCILE), clock())
     return store
 
 
-def signed_in(client):
-    client.set_cookie(COOKIE, session_value(API_TOKEN))
+def signed_in(client, clock):
+    client.set_cookie(COOKIE, session_value(API_TOKEN, clock()))
     return client
 
 
-def test_a_visitor_is_sent_to_the_login_page(client):
-    r = client.get("/devices/huawei/dev-a")
-    assert r.status_code == 302
-    assert r.headers["Location"] == "/login?next=/devices/huawei/dev-a"
+def section(page: str, command_id: str) -> str:
+    start = page.index(f'id="cmd-{command_id}"')
+    return page[start:page.index("</section>", start)]
 
 
-def test_signing_in_sets_a_cookie_derived_from_the_token_never_the_token(client, caplog):
-    caplog.set_level(logging.DEBUG)
-    r = client.post("/login", data={"token": API_TOKEN, "next": "/devices/huawei/dev-a"})
-    assert r.status_code == 302 and r.headers["Location"] == "/devices/huawei/dev-a"
-    cookie = r.headers["Set-Cookie"]
-    assert f"{COOKIE}={session_value(API_TOKEN)}" in cookie
-    assert API_TOKEN not in cookie
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
-    assert API_TOKEN not in caplog.text
-
-
-def test_a_wrong_token_is_refused_and_changes_nothing(client):
-    r = client.post("/login", data={"token": "guess", "next": "/"})
-    assert r.status_code == 401
-    assert "That is not the API token." in r.get_data(as_text=True)
-    assert "Set-Cookie" not in r.headers
-    assert client.get("/").status_code == 302
-
-
-def test_a_forged_cookie_or_next_url_gets_nowhere(client):
-    client.set_cookie(COOKIE, API_TOKEN)  # the token itself is not the cookie
-    assert client.get("/").status_code == 302
-    r = client.post("/login", data={"token": API_TOKEN, "next": "//evil.example/"})
-    assert r.headers["Location"] == "/"
-
-
-def test_a_bearer_token_works_too_and_logout_ends_the_session(client, auth, fleet):
-    assert client.get("/", headers=auth).status_code == 200
-    signed_in(client)
-    assert client.get("/").status_code == 200
-    r = client.post("/logout")
-    assert r.status_code == 302 and f"{COOKIE}=;" in r.headers["Set-Cookie"]
-    assert client.get("/").status_code == 302
+def cells(page: str, row_id: str) -> list[str]:
+    start = page.index(f'id="{row_id}"')
+    row = page[start:page.index("</tr>", start)]
+    return re.findall(r'<td class="num">(\d+)</td>', row)
 
 
 def test_the_fleet_page_counts_states_stale_and_revocations(client, fleet, clock):
     clock.advance(60)  # c-wait is now stale too
-    page = signed_in(client).get("/").get_data(as_text=True)
+    page = signed_in(client, clock).get("/").get_data(as_text=True)
     assert '<div class="n" id="stale">1</div>' in page
     assert '<div class="n" id="revocations">1</div>' in page
-    assert "<td>huawei</td>" in page
-    # PENDING 1, SUCCEEDED 1, CANCELED 1 for huawei
-    row = page[page.index("<td>huawei</td>"):page.index("</tr>", page.index("<td>huawei</td>"))]
-    assert [c.split(">")[1] for c in row.split('<td class="num"')[1:]] == \
-        ["1</td", "0</td", "0</td", "1</td", "0</td", "0</td", "1</td", "3</td"]
-    assert "dev-a" in page  # next revocations lists the device with a PENDING command
+    # PENDING SENT DELIVERED SUCCEEDED FAILED TIMEOUT EXPIRED CANCELED all
+    assert cells(page, "by-state-huawei") == ["1", "0", "0", "1", "0", "0", "1", "1", "4"]
+    assert cells(page, "by-state-onenet") == ["0"] * 9
 
 
-def test_the_device_page_draws_each_timeline_and_says_why_a_command_waits(client, fleet):
-    page = signed_in(client).get("/devices/huawei/dev-a").get_data(as_text=True)
-    done = page[page.index('id="cmd-c-done"'):]
-    done = done[:done.index("</section>")]
-    steps = [s.split(">")[1].split("<")[0] for s in done.split('<span class="dot badge')[1:]]
-    assert steps == ["PENDING", "SENT", "DELIVERED", "SUCCEEDED", "DELIVERED"]
-    assert done.count('class="ignored"') == 1 and "callback · ignored" in done
-    assert "Why is it stuck?" not in done
-    waiting = page[page.index('id="cmd-c-wait"'):]
-    assert "Why is it stuck?</strong> Waiting for the device to wake. Becomes stale at" in waiting
+def test_the_fleet_page_lists_stale_commands_and_next_revocations(client, fleet, clock):
+    clock.advance(60)
+    page = signed_in(client, clock).get("/").get_data(as_text=True)
+    stale = page[page.index('id="stale-commands"'):page.index("</table>",
+                                                             page.index('id="stale-commands"'))]
+    assert 'href="/devices/huawei/dev-a#cmd-c-wait"' in stale
+    assert "(26 s ago)" in stale  # stale 40 s after creation, seen 66 s after it
+    upcoming = page[page.index('id="upcoming"'):]
+    assert 'href="/devices/huawei/dev-a"' in upcoming
+    assert 'id="overdue"' not in page
 
 
-def test_an_unknown_device_is_a_page_not_a_traceback(client, fleet):
-    r = signed_in(client).get("/devices/huawei/nobody")
-    assert r.status_code == 404 and "holds no command for huawei device" in r.get_data(True)
-    assert signed_in(client).get("/devices/acme/x").status_code == 404
+def test_the_fleet_page_warns_when_due_work_is_left_overdue(client, fleet, clock):
+    clock.advance(3600)  # nobody swept: c-wait's revocation waits for an hour
+    page = signed_in(client, clock).get("/").get_data(as_text=True)
+    warning = page[page.index('id="overdue"'):page.index("</p>", page.index('id="overdue"'))]
+    assert "1 device(s) overdue for revocation" in warning
+    assert "is the <code>clock</code> process running?" in warning
 
 
-def test_hostile_device_ids_are_escaped(client, store, clock):
-    hostile = "<img src=x onerror=alert(1)>"
+def test_the_device_page_draws_each_timeline_and_says_why_a_command_waits(client, fleet, clock):
+    page = signed_in(client, clock).get("/devices/huawei/dev-a").get_data(as_text=True)
+    done = section(page, "c-done")
+    steps = re.findall(r'<span class="dot badge (\w+)">(\w+)</span>', done)
+    assert [s for _, s in steps] == ["PENDING", "SENT", "DELIVERED", "SUCCEEDED", "DELIVERED"]
+    sources = re.findall(r'<span class="src">([^<]*)</span>', done)
+    assert sources == ["api", "callback", "callback", "callback",
+                       "callback · late/duplicate, not applied"]
+    assert done.count('class="step ignored"') == 1
+    assert '<span class="badge final SUCCEEDED">SUCCEEDED</span>' in done
+    assert "Why is it stuck?" not in done and 'class="next"' not in done
+
+    waiting = section(page, "c-wait")
+    assert ('<span class="line">Waiting for the device to wake; becomes stale at '
+            in waiting) and "(in 34 s) and will be revoked then.</span>" in waiting
+    # the steps still to come, drawn dashed
+    assert re.findall(r'<li class="next"><span class="dot badge">(\w+)</span>', waiting) == \
+        ["SENT", "DELIVERED", "final"]
+    assert "2 command(s), 1 open." in " ".join(page.split())
+
+
+def test_the_device_page_shows_a_refused_revocation(client, store, clock):
+    now = clock()
+    store.create_command(NewCommand("huawei", "dev-e", "c1", "Valve", "SET", {}, now, now + 1))
+    clock.advance(2)
+    store.record_error("huawei", "dev-e", "c1", {"code": "platform_rejected",
+                                                  "message": "device <b>gone</b>"}, clock())
+    page = signed_in(client, clock).get("/devices/huawei/dev-e").get_data(as_text=True)
+    command = section(page, "c1")
+    assert "platform_rejected — device &lt;b&gt;gone&lt;/b&gt;" in command
+    assert "Revocation failed at" in command and "it is revoked again then." in command
+
+
+def test_an_unknown_device_is_a_page_not_a_traceback(client, fleet, clock):
+    r = signed_in(client, clock).get("/devices/huawei/nobody")
+    assert r.status_code == 404 and r.mimetype == "text/html"
+    assert "cmdkeeper holds no command for huawei device &#39;nobody&#39;." in r.get_data(True)
+    r = client.get("/devices/acme/x")
+    assert r.status_code == 404 and "no platform called" in r.get_data(True)
+
+
+@pytest.mark.parametrize("hostile", ["<img src=x onerror=alert(1)>", '"><script>x()</script>',
+                                     "a/b c?d=1#e%2F"])
+def test_hostile_device_ids_are_escaped_everywhere(client, store, clock, hostile):
     store.create_command(NewCommand("huawei", hostile, "c1", "S", "M", {}, clock(), clock()))
-    r = signed_in(client).get("/devices/huawei/%3Cimg%20src=x%20onerror=alert(1)%3E")
-    assert r.status_code == 200
-    assert hostile not in r.get_data(as_text=True)
-    assert "&lt;img src=x onerror=alert(1)&gt;" in r.get_data(as_text=True)
+    signed_in(client, clock)
+    r = client.get("/devices", query_string={"platform": "huawei", "device_id": hostile})
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"])
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert escape(hostile) in text
+    if "<" in hostile:
+        assert hostile not in text
+    clock.advance(1)
+    fleet_page = client.get("/").get_data(as_text=True)  # listed as stale, and as next revoked
+    assert fleet_page.count(escape(hostile)) >= 2
+    if "<" in hostile:
+        assert hostile not in fleet_page
 
 
-def test_the_search_box_leads_to_the_device_page(client, fleet):
-    r = signed_in(client).get("/devices?platform=huawei&device_id=dev-a")
+def test_the_search_box_leads_to_the_device_page(client, fleet, clock):
+    r = signed_in(client, clock).get("/devices?platform=huawei&device_id=dev-a")
     assert r.status_code == 302 and r.headers["Location"] == "/devices/huawei/dev-a"
-    assert signed_in(client).get("/devices?platform=x&device_id=").status_code == 400
+    r = client.get("/devices?platform=x&device_id=")
+    assert r.status_code == 400 and "Choose a platform" in r.get_data(True)
+
+
+def test_pages_allow_no_script_and_nothing_from_elsewhere(client, fleet, clock):
+    for path in ("/", "/devices/huawei/dev-a", "/login"):
+        r = signed_in(client, clock).get(path, follow_redirects=True)
+        policy = r.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in policy and "script-src" not in policy
+        assert r.headers["Cache-Control"] == "no-store"
+        assert not re.search(r'(src|href|action)="(https?:)?//', r.get_data(as_text=True))
+        assert "<script" not in r.get_data(as_text=True)
+
+
+def test_the_rest_of_the_app_is_unchanged(client, fleet, auth):
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/metrics").status_code == 200
+    r = client.get("/api/v1/commands/huawei/c-done", headers=auth)
+    assert r.status_code == 200 and r.json["state"] == "SUCCEEDED"
+    assert client.get("/api/v1/commands/huawei/c-done").status_code == 401
+    r = client.get("/no/such/page")
+    assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
+    assert "Content-Security-Policy" not in r.headers
