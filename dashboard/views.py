@@ -1,7 +1,9 @@
 """The dashboard's routes: sign-in, the fleet summary at `/`, and a device's commands.
 
 Server-rendered, no JavaScript, nothing loaded from elsewhere (the Content-Security-Policy says
-so to the browser too). The device page is one Redis round trip; the fleet page two or three.
+so to the browser too). Each page is two Redis round trips (the device page: redis-py's check
+that the listing script is loaded, then one pipeline; the fleet page: the statistics, then the
+attention list), three when the fleet page lists stale commands (their devices).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from flask import (
     url_for,
 )
 
-from cmdkeeper.metrics import flush_now
 from dashboard import auth
 from dashboard.timefmt import relative, wall_near, when
 from dashboard.why import OPEN_STATES, OVERDUE_SWEEPS, why_stuck
@@ -112,7 +113,8 @@ def fleet():
     services = _services()
     now = services.clock()
     client = services.store.client
-    flush_now(client)  # this process's own counting too, as /metrics does (no-op when none)
+    # (no flush of this process's counting first, unlike /metrics: its flusher adds it within
+    # METRICS_FLUSH_S, and the page stays at two round trips)
     stats = read_fleet_stats(client, now)
     overdue_ms = OVERDUE_SWEEPS * services.config.sweep_interval_s * 1000
     attention = read_attention(client, now, limit=ATTENTION_LIMIT, overdue_ms=overdue_ms)

@@ -1,7 +1,11 @@
-"""The dashboard in headless Chromium, on cmdkeeper running as real processes against the
-emulator: an operator signs in, finds a stale command revoked on its device's timeline, sees why
-another one waits, and sees the revocation counted on the fleet page. Screenshots of both pages
-go to bench/results/ (git-ignored)."""
+"""The dashboard in headless Chromium, on cmdkeeper running as real processes (web under
+gunicorn, a worker, the clock) against the emulator: an operator signs in through the form,
+finds a stale command revoked on its device's timeline and reads why the fresh one waits, follows
+a command delivered through callbacks and one learned back from history after its callbacks were
+lost, and sees the revocation counted on the fleet page.
+
+Screenshots go to bench/results/dashboard-*.png (git-ignored). No page may make the browser
+fetch anything but cmdkeeper's own pages."""
 
 from __future__ import annotations
 
@@ -32,42 +36,107 @@ def revocations_counted(stack) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def test_an_operator_sees_a_stale_command_revoked_and_why_another_waits(browser, stack, emu):
-    for device in ("valve-7", "meter-3"):
-        emu.client.add_device("huawei", device, wake_period_s=0)  # asleep for the whole test
+def steps(browser, command_id: str) -> list[tuple[str, str]]:
+    """(state, source) of each drawn step of a command's timeline, the steps to come left out."""
+    items = browser.find_elements(By.CSS_SELECTOR, f"#cmd-{command_id} .timeline li.step")
+    return [(li.find_element(By.CLASS_NAME, "dot").text,
+             li.find_element(By.CLASS_NAME, "src").text) for li in items]
+
+
+def fetched(browser) -> list[str]:
+    """Every URL the browser fetched for the page on screen (the page itself included)."""
+    return browser.execute_script(
+        "return performance.getEntries().map(e => e.name).filter(n => n.includes('://'))")
+
+
+def screenshot(browser, name: str) -> Path:
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, max(800, min(height + 40, 4000)))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"dashboard-{name}.png"
+    assert browser.save_screenshot(str(path))
+    return path
+
+
+def test_an_operator_follows_commands_through_the_dashboard(browser, stack, emu):
+    emu.client.add_device("huawei", "valve-7", wake_period_s=0)  # asleep for the whole test
+    emu.client.add_device("huawei", "pump-2", wake_period_s=0)
     s = stack(METRICS_FLUSH_S="1")
-    emu.client.set_speed(20)  # the cancel task ends a few emulated seconds after it starts
+    emu.client.set_speed(20)  # cancel tasks and devices' answers take emulated seconds
     stale = create(s, "valve-7", stale_after_s=1)
-    waiting = create(s, "meter-3", stale_after_s=3600)
+    waiting = create(s, "valve-7", stale_after_s=3600)
+    delivered = create(s, "pump-2", stale_after_s=3600)
+    emu.client.wake("huawei", "pump-2")
+    wait_until(lambda: s.record("huawei", delivered)["state"] == "SUCCEEDED", 30,
+               "the command's callbacks applied")
+    emu.client.set_faults(drop_p=1)  # the next command's callbacks are all lost
+    learned = create(s, "pump-2", stale_after_s=3600)
+    emu.client.wake("huawei", "pump-2")
+    wait_until(lambda: emu.client.command("huawei", learned)["status"] == "SUCCESSFUL", 30,
+               "the device ran it")
+    emu.client.set_faults(drop_p=0)
+    assert s.record("huawei", learned)["state"] == "PENDING"
+    assert s.api("POST", "/devices/huawei/pump-2/reconcile").status_code == 202
+    wait_until(lambda: s.record("huawei", learned)["state"] == "SUCCEEDED", 30, "reconciled")
     wait_until(lambda: s.record("huawei", stale)["state"] == "CANCELED", 30, "revoked")
     wait_until(lambda: revocations_counted(s) >= 1, 30, "the revocation counted")
 
-    browser.get(f"{s.url}/devices/huawei/valve-7")  # not signed in: the login page first
+    # not signed in: the login page first; a wrong token is refused there
+    browser.delete_all_cookies()
+    browser.get(f"{s.url}/devices/huawei/valve-7")
     assert "/login" in browser.current_url
+    browser.find_element(By.ID, "token").send_keys("not-the-token")
+    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+    assert browser.find_element(By.CSS_SELECTOR, "[role=alert]").text == \
+        "That is not the API token."
     browser.find_element(By.ID, "token").send_keys(API_TOKEN)
     browser.find_element(By.CSS_SELECTOR, "button.primary").click()
     wait_until(lambda: browser.current_url.endswith("/devices/huawei/valve-7"), 10, "signed in")
+    session = browser.get_cookie("cmdkeeper_session")
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    assert API_TOKEN not in session["value"]
 
-    section = browser.find_element(By.ID, f"cmd-{stale}")
-    steps = [li.text.split("\n") for li in section.find_elements(By.CSS_SELECTOR, ".timeline li")]
-    assert [step[0] for step in steps] == ["PENDING", "CANCELED"]
-    assert steps[0][-1] == "api" and steps[-1][-1] == "revoke"
-    assert not section.find_elements(By.CLASS_NAME, "why")  # final: nothing to explain
-    browser.save_screenshot(str(SCREENSHOTS / "dashboard-device.png"))
-
-    browser.get(f"{s.url}/devices/huawei/meter-3")
+    assert steps(browser, stale) == [("PENDING", "api"), ("CANCELED", "revoke")]
+    assert not browser.find_elements(By.CSS_SELECTOR, f"#cmd-{stale} .why")
+    assert browser.find_element(By.CSS_SELECTOR, f"#cmd-{stale} .final").text == "CANCELED"
     why = browser.find_element(By.CSS_SELECTOR, f"#cmd-{waiting} .why").text
-    assert why.startswith("Why is it stuck? Waiting for the device to wake. Becomes stale at")
-    assert "(in 60 min)" in why or "(in 59 min)" in why
+    assert re.fullmatch(r"Why is it stuck\? Waiting for the device to wake; becomes stale at "
+                        r"\d\d:\d\d:\d\d UTC \(in (60|59) min\) and will be revoked then\.", why)
+    assert all(url.startswith(s.url + "/") for url in fetched(browser)), fetched(browser)
+    shots = [screenshot(browser, "device-valve-7")]
+
+    browser.get(f"{s.url}/devices/huawei/pump-2")
+    # callbacks are applied by several worker threads: SENT may land after DELIVERED, drawn
+    # greyed as a late event that moved nothing
+    drawn = steps(browser, delivered)
+    assert drawn[0] == ("PENDING", "api")
+    assert sorted(state for state, _ in drawn[1:]) == ["DELIVERED", "SENT", "SUCCEEDED"]
+    assert all(source.startswith("callback") for _, source in drawn[1:])
+    applied = [state for state, source in drawn if not source.endswith("not applied")]
+    assert applied[-1] == "SUCCEEDED"
+    assert steps(browser, learned)[0] == ("PENDING", "api")
+    assert steps(browser, learned)[-1] == ("SUCCEEDED", "reconcile")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".why")
+    shots.append(screenshot(browser, "device-pump-2"))
 
     browser.get(s.url + "/")
     assert int(browser.find_element(By.ID, "revocations").text) >= 1
-    by_state = browser.find_element(By.ID, "by-state").text
-    assert "huawei" in by_state
-    assert "meter-3" in browser.find_element(By.ID, "upcoming").text
-    browser.save_screenshot(str(SCREENSHOTS / "dashboard-fleet.png"))
+    huawei = browser.find_element(By.ID, "by-state-huawei").text.split()
+    assert huawei[0] == "huawei"
+    # PENDING SENT DELIVERED SUCCEEDED FAILED TIMEOUT EXPIRED CANCELED all
+    assert [int(n) for n in huawei[1:]] == [1, 0, 0, 2, 0, 0, 0, 1, 4]
+    assert "valve-7" in browser.find_element(By.ID, "upcoming").text
+    assert all(url.startswith(s.url + "/") for url in fetched(browser)), fetched(browser)
+    shots.append(screenshot(browser, "fleet"))
+    assert all(p.stat().st_size > 10_000 for p in shots)
 
-    # everything the pages need comes from cmdkeeper itself: no outside script, style or image
-    for page in ("/", "/devices/huawei/valve-7"):
-        browser.get(s.url + page)
-        assert not re.search(r'(src|href)="(https?:)?//', browser.page_source)
+    # the search box leads to a device's page
+    browser.find_element(By.NAME, "device_id").send_keys("pump-2")
+    browser.find_element(By.CSS_SELECTOR, "form.find button").click()
+    wait_until(lambda: browser.current_url.endswith("/devices/huawei/pump-2"), 10, "found")
+
+    browser.find_element(By.CSS_SELECTOR, "form.out button").click()  # sign out
+    wait_until(lambda: "/login" in browser.current_url, 10, "signed out")
+    browser.get(s.url + "/")
+    assert "/login" in browser.current_url
+    assert API_TOKEN not in (s.log_dir / "web.log").read_text()

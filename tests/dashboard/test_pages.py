@@ -10,6 +10,7 @@ import pytest
 from markupsafe import escape
 
 from cmdkeeper.clock import ManualClock
+from cmdkeeper.metrics import RECORDER, flush_now
 from dashboard.auth import COOKIE, session_value
 from store.commands import NewCommand
 from store.model import Event, Source, State
@@ -25,7 +26,9 @@ def clock() -> ManualClock:
 @pytest.fixture
 def fleet(store, clock):
     """dev-a: c-done delivered and succeeded (and a late duplicate), c-wait PENDING, fresh;
-    dev-b: c-stale, stale and revoked; dev-c: c-exp expired on the platform."""
+    dev-b: c-stale, stale and revoked; dev-c: c-exp expired on the platform. What this process
+    counted (a revocation) is flushed to Redis as its flusher would."""
+    RECORDER.drain()  # an earlier test's counting is not this one's
     now = clock()
     for device, command, stale_at in (("dev-a", "c-done", now + 3_600_000),
                                       ("dev-a", "c-wait", now + 40_000),
@@ -43,6 +46,7 @@ def fleet(store, clock):
                             Source.REVOKE), clock())
     store.apply_event(Event("huawei", "dev-c", "c-exp", State.EXPIRED, "EXPIRED", clock(),
                             Source.RECONCILE), clock())
+    flush_now(store.client)
     return store
 
 
