@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import (
     Blueprint,
     current_app,
@@ -74,6 +75,17 @@ def page_headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(redis.RedisError)
+def storage_down(e: redis.RedisError):
+    # a page, not the API's JSON 503, for the operator's browser
+    log.warning("dashboard: Redis unavailable: %s", type(e).__name__)
+    response = _render("not_found.html", 503, heading="Redis is unavailable",
+                       message="cmdkeeper cannot reach its Redis right now; this page works "
+                               "again as soon as Redis is back.")
+    response.headers["Retry-After"] = "5"
     return response
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 
 import pytest
 from markupsafe import escape
 
 from cmdkeeper.clock import ManualClock
 from cmdkeeper.metrics import RECORDER, flush_now
+from cmdkeeper.procs import start_redis
 from dashboard.auth import COOKIE, session_value
 from store.commands import NewCommand
 from store.model import Event, Source, State
@@ -183,3 +185,21 @@ def test_the_rest_of_the_app_is_unchanged(client, fleet, auth):
     r = client.get("/no/such/page")
     assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
     assert "Content-Security-Policy" not in r.headers
+
+
+def test_a_redis_outage_is_a_page_saying_so(config, tmp_path, clock):
+    from app import create_app
+
+    server = start_redis(tmp_path / "redis")
+    try:
+        client = create_app(replace(config, redis_url=server.url), clock=clock).test_client()
+        signed_in(client, clock)
+        assert client.get("/").status_code == 200
+    finally:
+        server.stop()
+    for path in ("/", "/devices/huawei/dev-a"):
+        r = client.get(path)
+        assert r.status_code == 503 and r.mimetype == "text/html"
+        assert r.headers["Retry-After"] == "5"
+        assert "cannot reach its Redis right now" in r.get_data(as_text=True)
+    assert client.get("/healthz").status_code == 503  # the rest answers as before
