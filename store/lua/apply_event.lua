@@ -26,27 +26,6 @@ local function fill_missing()
   end
 end
 
--- Fleet counts (store/stats.py): a PENDING command is in both sorted sets, any other in none;
--- `pending_created_s` in the states hash sums the creation times (s) of the first set, for the
--- pending-age histogram's sum. (The same function is in create_command.lua.)
-local function track_pending(id, state, created_at, stale_at)
-  local old = redis.call('ZSCORE', by_created, id)
-  if old then
-    redis.call('HINCRBY', states, 'pending_created_s', -math.floor(tonumber(old) / 1000))
-  end
-  if state == 'PENDING' and created_at then
-    redis.call('ZADD', by_created, created_at, id)
-    redis.call('HINCRBY', states, 'pending_created_s', math.floor(tonumber(created_at) / 1000))
-  else
-    redis.call('ZREM', by_created, id)
-  end
-  if state ~= 'PENDING' then
-    redis.call('ZREM', by_stale, id)
-  elseif stale_at then
-    redis.call('ZADD', by_stale, stale_at, id)
-  end
-end
-
 local cur = redis.call('HMGET', cmd, 'state', 'attempt', 'tl', 'stale_at', 'sc', 'created_at')
 if attempt < 0 then
   -- A report that does not say which attempt it is about (OneNET pushes): the current one.
@@ -60,7 +39,7 @@ if not cur[1] then
     'created_at', at_ms, 'updated_at', now, 'tl', entry .. ',1', 'origin', 'unknown', 'sc', 1)
   fill_missing()
   redis.call('HINCRBY', states, state, 1)
-  track_pending(command_id, state, at_ms, nil)
+  track_pending(states, by_created, by_stale, command_id, state, at_ms, nil)
   redis.call('ZADD', cmds, at_ms, command_id)
   redis.call('HSET', cmd_index, command_id, ARGV[2])
   if RANK[state] < TERMINAL then
@@ -80,7 +59,7 @@ if not cur[5] then
   -- in its present state, so a count is never decremented for a command it never had
   redis.call('HSET', cmd, 'sc', 1)
   redis.call('HINCRBY', states, cur_state, 1)
-  track_pending(command_id, cur_state, cur[6], cur[4])
+  track_pending(states, by_created, by_stale, command_id, cur_state, cur[6], cur[4])
 end
 fill_missing()
 if not request_reconcile and state == cur_state and attempt == cur_attempt then
@@ -115,7 +94,7 @@ if state ~= cur_state then
   redis.call('HINCRBY', states, cur_state, -1)
   redis.call('HINCRBY', states, state, 1)
 end
-track_pending(command_id, state, cur[6], cur[4])
+track_pending(states, by_created, by_stale, command_id, state, cur[6], cur[4])
 local was_stale = cur_state == 'PENDING' and cur[4] and tonumber(cur[4]) <= now and 1 or 0
 if state == 'PENDING' and cur[4] then
   -- A retried OneNET command waits again and is revocable again, by its original deadline.

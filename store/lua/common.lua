@@ -34,3 +34,24 @@ local function timeline_has(tl, key)
   end
   return string.find(';' .. tl, ';' .. key .. ',', 1, true) ~= nil
 end
+
+-- Fleet counts (store/stats.py): a PENDING command is in both sorted sets (by creation time and
+-- by stale deadline), any other in none; `pending_created_s` in the states hash sums the
+-- creation times (s) of the first set, for the pending-age histogram's sum.
+local function track_pending(states, by_created, by_stale, id, state, created_at, stale_at)
+  local old = redis.call('ZSCORE', by_created, id)
+  if old then
+    redis.call('HINCRBY', states, 'pending_created_s', -math.floor(tonumber(old) / 1000))
+  end
+  if state == 'PENDING' and created_at then
+    redis.call('ZADD', by_created, created_at, id)
+    redis.call('HINCRBY', states, 'pending_created_s', math.floor(tonumber(created_at) / 1000))
+  else
+    redis.call('ZREM', by_created, id)
+  end
+  if state ~= 'PENDING' then
+    redis.call('ZREM', by_stale, id)
+  elseif stale_at then
+    redis.call('ZADD', by_stale, stale_at, id)
+  end
+end

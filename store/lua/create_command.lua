@@ -19,27 +19,6 @@ local max_timeline = tonumber(ARGV[8])
 local supersede, service_id, method, now, prefix = ARGV[9] == '1', ARGV[10], ARGV[11], ARGV[12],
   ARGV[13]
 
--- Fleet counts (store/stats.py): a PENDING command is in both sorted sets, any other in none;
--- `pending_created_s` in the states hash sums the creation times (s) of the first set, for the
--- pending-age histogram's sum. (The same function is in apply_event.lua.)
-local function track_pending(id, state, created_at, stale_at)
-  local old = redis.call('ZSCORE', by_created, id)
-  if old then
-    redis.call('HINCRBY', states, 'pending_created_s', -math.floor(tonumber(old) / 1000))
-  end
-  if state == 'PENDING' and created_at then
-    redis.call('ZADD', by_created, created_at, id)
-    redis.call('HINCRBY', states, 'pending_created_s', math.floor(tonumber(created_at) / 1000))
-  else
-    redis.call('ZREM', by_created, id)
-  end
-  if state ~= 'PENDING' then
-    redis.call('ZREM', by_stale, id)
-  elseif stale_at then
-    redis.call('ZADD', by_stale, stale_at, id)
-  end
-end
-
 local fields = {}
 for i = 14, #ARGV do
   fields[#fields + 1] = ARGV[i]
@@ -75,7 +54,7 @@ if cur[1] then
     redis.call('HSET', cmd, 'sc', 1)
     redis.call('HINCRBY', states, cur[1], 1)
   end
-  track_pending(command_id, cur[1], created, stale_at)
+  track_pending(states, by_created, by_stale, command_id, cur[1], created, stale_at)
   for i = 1, #fields, 2 do
     if fields[i] == 'platform_status' then
       -- the record's status is the newer one a callback brought: keep it
@@ -99,7 +78,7 @@ redis.call('HSET', cmd, 'command_id', command_id, 'device_id', device_id, 'state
   'attempt', 0, 'created_at', created, 'updated_at', created,
   'stale_at', stale_at, 'origin', 'api', 'tl', entry .. ',1', 'sc', 1)
 redis.call('HINCRBY', states, 'PENDING', 1)
-track_pending(command_id, 'PENDING', created, stale_at)
+track_pending(states, by_created, by_stale, command_id, 'PENDING', created, stale_at)
 redis.call('ZADD', stale, stale_at, command_id)
 redis.call('ZADD', quiet, reconcile_at, command_id)
 refresh_due(stale, due_revoke, member)
