@@ -40,24 +40,24 @@ def install_error_handlers(app: Flask) -> None:
     def _api_error(e: ApiError):
         return error_response(e.status, e.code, e.message)
 
-    @app.errorhandler(redis.RedisError)
-    def _storage_down(e: redis.RedisError):
+    def _unavailable(what: str, e: Exception, code: str, message: str):
         # 503, not 500: the platforms retry a callback answered 502-504 (Huawei's rule), and
         # nothing was acknowledged, so nothing is lost.
-        app.logger.warning("Redis unavailable: %s", type(e).__name__)
-        response = error_response(503, "storage_unavailable",
-                                  "state storage is unavailable; retry shortly")
+        app.logger.warning("%s unavailable: %s", what, type(e).__name__)
+        response = error_response(503, code, message)
         response.headers["Retry-After"] = "5"
         return response
 
+    @app.errorhandler(redis.RedisError)
+    def _storage_down(e: redis.RedisError):
+        return _unavailable("Redis", e, "storage_unavailable",
+                            "state storage is unavailable; retry shortly")
+
     @app.errorhandler(BrokerError)
     def _broker_down(e: BrokerError):
-        # with BROKER_URL (RabbitMQ), a job that cannot be queued is the same case as above
-        app.logger.warning("job broker unavailable: %s", type(e).__name__)
-        response = error_response(503, "broker_unavailable",
-                                  "the job queue is unavailable; retry shortly")
-        response.headers["Retry-After"] = "5"
-        return response
+        # with BROKER_URL (RabbitMQ), a job that cannot be queued
+        return _unavailable("job broker", e, "broker_unavailable",
+                            "the job queue is unavailable; retry shortly")
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):
