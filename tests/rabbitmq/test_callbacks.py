@@ -10,20 +10,16 @@ callback is answered 503 and left unmarked, so the platform's retry is accepted 
 from __future__ import annotations
 
 import json
-import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
 
 from cmdkeeper.procs import start_gunicorn, start_worker, wait_until
-from platforms.statuses import HUAWEI
 from store import keys
-from store.commands import NewCommand
+from tests import callback_burst
 from tests.conftest import API_TOKEN, WEBHOOK_TOKEN
-from tests.e2e.test_huawei_callbacks import LIFECYCLES, body
 
 #: OneNET waits 5 s for an answer: a RabbitMQ that is away must be answered faster.
 PLATFORM_PATIENCE_S = 5
@@ -55,38 +51,17 @@ def test_a_shuffled_burst_with_duplicates_converges(started, store, redis_client
                                                     rabbitmq_url):
     web = started("web", env(redis_url, rabbitmq_url))
     started("worker", env(redis_url, rabbitmq_url))
-    rng = random.Random(11)
-    commands = {f"cmd{i:02d}": (f"dev{i % 10}", rng.choice(LIFECYCLES)) for i in range(50)}
-    for i, (cmd, (device, _)) in enumerate(commands.items()):
-        if i < 40:
-            store.create_command(NewCommand(
-                platform="huawei", device_id=device, command_id=cmd, service_id="Valve",
-                method="SET", paras={"i": i}, created_ms=1_700_000_000_000,
-                stale_at_ms=1_800_000_000_000))
-    distinct = [(dev, cmd, status) for cmd, (dev, life) in commands.items() for status in life]
-    sends = distinct + [rng.choice(distinct) for _ in range(500 - len(distinct))]
-    rng.shuffle(sends)
-
-    url = f"{web.url}/webhooks/huawei/{WEBHOOK_TOKEN}"
-    payloads = [body(*s, rng) for s in sends]
-    with requests.Session() as http, ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(lambda p: http.post(url, json=p, timeout=10), payloads))
-    assert [a.status_code for a in answers] == [200] * 500
+    burst = callback_burst.prepare(store, seed=11)
+    answers = burst.post(f"{web.url}/webhooks/huawei/{WEBHOOK_TOKEN}")
+    assert [a.status_code for a in answers] == [200] * callback_burst.SENDS
     statuses = [a.json()["status"] for a in answers]
-    assert statuses.count("accepted") == len(distinct)
-    assert statuses.count("duplicate") == 500 - len(distinct)
+    assert statuses.count("accepted") == len(burst.distinct)
+    assert statuses.count("duplicate") == callback_burst.SENDS - len(burst.distinct)
     assert not list(redis_client.scan_iter("dramatiq:*")), \
         "the jobs went through RabbitMQ: no queue, no worker heartbeat in Redis"
 
     def converged() -> bool:
-        for cmd, (_, life) in commands.items():
-            record = store.get("huawei", cmd)
-            if record is None or record["state"] != HUAWEI[life[-1]].value:
-                return False
-            seen = [e["platform_status"] for e in record["timeline"] if e["source"] == "callback"]
-            if sorted(seen) != sorted(life):
-                return False
-        return True
+        return burst.converged(lambda cmd: store.get("huawei", cmd))
 
     wait_until(converged, timeout_s=60, what="all commands converged", interval_s=0.2)
     assert store.get("huawei", "cmd00")["timeline"][0]["source"] == "api"
