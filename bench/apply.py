@@ -32,6 +32,7 @@ from bench.common import (
     REDIS_SETTINGS,
     STOP_TIMEOUT_S,
     BenchError,
+    add_disturbance_options,
     bench_env,
     configure_broker,
     exit_on_sigterm,
@@ -74,11 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=8, help="worker threads (one process)")
     p.add_argument("--prefetch", type=int, default=0,
                    help="dramatiq_queue_prefetch for the worker (0: dramatiq's, 2 x threads)")
-    p.add_argument("--retries", type=int, default=2,
-                   help="disturbed measurements repeated, at most, over the whole benchmark")
-    p.add_argument("--quiet-wait-s", type=float, default=30,
-                   help="time spent, at most, over the whole benchmark waiting for other "
-                        "processes to leave the CPU before a measurement")
+    add_disturbance_options(p, retries=2, unit="measurement")
     return p.parse_args(argv)
 
 

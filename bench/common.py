@@ -49,6 +49,15 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
+def add_disturbance_options(parser, *, retries: int, unit: str) -> None:
+    """The options every benchmark shares for a machine that other processes keep busy."""
+    parser.add_argument("--retries", type=int, default=retries,
+                        help=f"disturbed {unit}s repeated, at most, over the whole benchmark")
+    parser.add_argument("--quiet-wait-s", type=float, default=30,
+                        help="time spent, at most, over the whole benchmark waiting for other "
+                             f"processes to leave the CPU before a {unit}")
+
+
 def bench_env(redis_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of every process a benchmark starts: its own Redis and fresh secrets."""
     if not redis_url.startswith(f"redis://{LOOPBACK}:"):

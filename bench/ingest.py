@@ -42,6 +42,7 @@ from bench.common import (
     REDIS_SETTINGS,
     STOP_TIMEOUT_S,
     BenchError,
+    add_disturbance_options,
     bench_env,
     configure_broker,
     exit_on_sigterm,
@@ -82,11 +83,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--web-threads", type=int, default=4, help="gunicorn threads per worker")
     p.add_argument("--no-reuse-port", dest="reuse_port", action="store_false",
                    help="serve without gunicorn's --reuse-port (one shared listening socket)")
-    p.add_argument("--retries", type=int, default=3,
-                   help="disturbed runs repeated, at most, over the whole benchmark")
-    p.add_argument("--quiet-wait-s", type=float, default=30,
-                   help="time spent, at most, over the whole benchmark waiting for other "
-                        "processes to leave the CPU before a run")
+    add_disturbance_options(p, retries=3, unit="run")
     return p.parse_args(argv)
 
 
