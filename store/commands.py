@@ -167,7 +167,7 @@ class CommandStore:
             keys=[keys.device_commands(platform, device_id)],
             args=[prefix, limit, state.value if state else ""],
         )
-        return [decode_record(dict(zip(row[::2], row[1::2], strict=True))) for row in rows]
+        return decode_listing(rows)
 
     def device_state(self, platform: str, device_id: str) -> DeviceState:
         """The device's open commands and its PENDING ones with their stale deadlines."""
@@ -222,6 +222,11 @@ class CommandStore:
 
     def ping(self) -> bool:
         return bool(self.client.ping())
+
+
+def decode_listing(rows: list[list[str]]) -> list[dict[str, Any]]:
+    """The records the `list_device` script returns, each a flat field/value list."""
+    return [decode_record(dict(zip(row[::2], row[1::2], strict=True))) for row in rows]
 
 
 def decode_record(raw: dict[str, str]) -> dict[str, Any]:

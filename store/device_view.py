@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from store import keys
-from store.commands import CommandStore, decode_record
+from store.commands import CommandStore, decode_listing
 
 #: The member of a device's quiet set that stands for an explicit reconcile request.
 REQUEST_MEMBER = "*"
@@ -54,7 +54,7 @@ def read_device(store: CommandStore, platform: str, device_id: str,
     rows, total, stale, quiet, revoke_due, reconcile_due = pipe.execute()
     quiet_at = {member: int(score) for member, score in quiet}
     return DeviceView(
-        commands=[decode_record(dict(zip(row[::2], row[1::2], strict=True))) for row in rows],
+        commands=decode_listing(rows),
         stale_at={member: int(score) for member, score in stale},
         quiet_at=quiet_at,
         reconcile_requested_at=quiet_at.pop(REQUEST_MEMBER, None),
