@@ -31,7 +31,14 @@ from typing import Any
 import redis
 import requests
 
-from bench.chaos_report import SMALL, ChaosReport, ChaosSettings, iso_ms, summary
+from bench.chaos_report import (
+    SMALL,
+    ChaosReport,
+    ChaosSettings,
+    iso_ms,
+    revocation_lag,
+    summary,
+)
 from cmdkeeper.embedded_redis import COMPACT_HASHES
 from cmdkeeper.procs import (
     Managed,
@@ -44,6 +51,7 @@ from cmdkeeper.procs import (
 )
 from emulator.testing import busiest_window, start_emulator
 from platforms.statuses import HUAWEI, onenet_state
+from store import keys
 from store.model import State
 
 API_TOKEN = "chaos-api-token-3f9c"
@@ -85,7 +93,7 @@ class Run:
             "STALE_AFTER_S": str(s.stale_after_s), "RECONCILE_AFTER_S": str(s.reconcile_after_s),
             "SWEEP_INTERVAL_S": str(s.sweep_interval_s), "HUAWEI_RATE_PER_MIN": str(s.rate_limit),
             "ONENET_RATE_PER_MIN": str(s.rate_limit), "PLATFORM_RATE_WINDOW_S": str(s.window_s),
-            "WEB_CONCURRENCY": "2",
+            "WEB_CONCURRENCY": "2", "METRICS_FLUSH_S": "1",
         }
         self.web = self._start_web()
         self.workers = [self._start_worker(i) for i in range(2)]
@@ -270,6 +278,9 @@ class Run:
         for platform in ("huawei", "onenet"):
             mine = [c for c in calls if c["platform"] == platform]
             r.busiest_window[platform] = busiest_window(mine, window_s=self.s.window_s)
+        metric_fields = redis.Redis.from_url(self.redis.url, decode_responses=True).hgetall(
+            keys.METRIC_COUNTERS)
+        r.revocation_lag = revocation_lag(metric_fields)
         r.throttled_answers = len([c for c in calls if c["error_code"] in ("1010009", "15")])
         r.logins = len([c for c in calls if c["path"].endswith("/sec/v1.1.0/login")])
         for rec in records.values():

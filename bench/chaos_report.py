@@ -47,6 +47,8 @@ class ChaosReport:
     state_mismatches: list[dict] = field(default_factory=list)
     late_deliveries: list[dict] = field(default_factory=list)
     lost_callbacks: list[dict] = field(default_factory=list)
+    #: cmdkeeper's own figure (cmdkeeper_revocation_lag_seconds): cancels accepted, by bound.
+    revocation_lag: dict[str, Any] = field(default_factory=dict)
     busiest_window: dict[str, int] = field(default_factory=dict)
     throttled_answers: int = 0
     logins: int = 0
@@ -62,6 +64,24 @@ class ChaosReport:
                 and not self.lost_callbacks and max(self.busiest_window.values()) <= limit)
 
 
+def revocation_lag(metric_fields: dict[str, str]) -> dict[str, Any]:
+    """From the metrics hash: how many cancels the platforms accepted, and how many of them
+    within each bound of the stale deadline (all platforms and modes together)."""
+    from store.counters import parse_field
+
+    within: dict[str, float] = {}
+    for text, value in metric_fields.items():
+        name, labels = parse_field(text)
+        if name == "cmdkeeper_revocation_lag_seconds_bucket":
+            within[labels["le"]] = within.get(labels["le"], 0) + float(value)
+    bounds = sorted(within, key=lambda le: float("inf") if le == "+Inf" else float(le))
+    cumulative, total = {}, 0.0
+    for le in bounds:
+        total += within[le]
+        cumulative[le] = int(total)
+    return {"cancels": int(total), "within_s": cumulative}
+
+
 def iso_ms(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000
 
@@ -73,6 +93,8 @@ def summary(report: ChaosReport) -> str:
         f"state mismatches with the platform: {len(r.state_mismatches)}",
         f"stale commands sent beyond the sweep interval: {len(r.late_deliveries)}",
         f"acknowledged callbacks/pushes missing from timelines: {len(r.lost_callbacks)}",
+        f"revocation lag (stale deadline to cancel accepted), cancels within each bound: "
+        f"{r.revocation_lag.get('within_s', {})} of {r.revocation_lag.get('cancels', 0)}",
         f"busiest {r.settings['window_s']} s window of calls: {r.busiest_window} "
         f"(budget {r.settings['rate_limit']}, platform {r.settings['platform_limit']})",
         f"throttling answers retried: {r.throttled_answers}; Huawei logins: {r.logins}",

@@ -58,6 +58,16 @@ REVOCATION_RESULTS = Counter(
     "cancel per command) and result (canceled, not_cancellable: sent meanwhile, failed: refused "
     "for good).", ("platform", "mode", "result"))
 
+#: Buckets of the revocation lag, in seconds: what matters is how far below SWEEP_INTERVAL_S.
+REVOCATION_LAG_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
+REVOCATION_LAG = Histogram(
+    "cmdkeeper_revocation_lag_seconds",
+    "From a stale command's deadline to the platform accepting its cancel (a bulk cancel: its "
+    "device's oldest stale command; a OneNET command waiting again after a failed send: its "
+    "first deadline). The platform may deliver the command until then; revocations an operator "
+    "asked for before the deadline are not counted.",
+    ("platform", "mode"), REVOCATION_LAG_BUCKETS_S)
+
 RECONCILIATIONS = Counter(
     "cmdkeeper_reconciliations_total",
     "Device reconciliations (history re-queries) finished.", ("platform",),
@@ -77,7 +87,7 @@ PLATFORM_CALLS = Counter(
 RATE_LIMIT_WAITS = Counter(
     "cmdkeeper_rate_limit_waits_total",
     "Platform calls that had to wait for a slot of the shared call budget, by priority "
-    "(revoke, user, background) and result (acquired, timed_out).",
+    "(revoke, create, user, background) and result (acquired, timed_out).",
     ("platform", "priority", "result"))
 RATE_LIMIT_WAIT_SECONDS = Counter(
     "cmdkeeper_rate_limit_wait_seconds_total",
@@ -128,6 +138,13 @@ def callback_counter(platform: str):
         return response
 
     return count
+
+
+def observe_revocation_lag(platform: str, mode: str, stale_at_ms: int, now_ms: int) -> None:
+    """A cancel was accepted at `now_ms` for a command stale since `stale_at_ms` (if it is
+    stale at all: an operator's early revocation has no lag)."""
+    if stale_at_ms <= now_ms:
+        REVOCATION_LAG.observe((now_ms - stale_at_ms) / 1000, platform=platform, mode=mode)
 
 
 def count_reconcile(platform: str, outcomes: dict[str, int]) -> None:

@@ -83,6 +83,11 @@ def test_single_revocations_platform_calls_and_login_are_counted(store, platform
         platform="huawei", mode="single", result="canceled"))] == 1
     assert counts[field("cmdkeeper_revocations_total", labels(
         platform="huawei", reason="stale"))] == 1
+    # it had been stale for an hour when the platform accepted its cancel
+    lag = labels(platform="huawei", mode="single")
+    assert counts[field("cmdkeeper_revocation_lag_seconds_count", lag)] == 1
+    assert HOUR_S <= counts[field("cmdkeeper_revocation_lag_seconds_sum", lag)] < HOUR_S + 60
+    assert counts[field("cmdkeeper_revocation_lag_seconds_bucket", lag + (("le", "+Inf"),))] == 1
     calls = "cmdkeeper_platform_calls_total"
     assert counts[field(calls, labels(platform="huawei", operation="create_command",
                                       outcome="ok"))] == 2
@@ -107,6 +112,8 @@ def test_a_bulk_revocation_on_request_is_counted_as_requested(store, platform_co
         platform="huawei", mode="bulk", result="canceled"))] == 2
     assert counts[field("cmdkeeper_revocations_total", labels(
         platform="huawei", reason="requested"))] == 2
+    # revoked before they were stale: no revocation was late
+    assert not [k for k in counts if "revocation_lag" in k]
 
 
 def test_reconciliation_counts_the_callbacks_it_found_missing(store, platform_config,
