@@ -35,6 +35,8 @@ PLATFORM = "huawei"
 #: (connect, read) timeouts of every call, in seconds.
 TIMEOUT_S = (3.05, 15)
 PAGE_SIZE = 100
+#: Logging in and refreshing the token take their call slot as revocations do.
+AUTH_PRIORITY = Priority.REVOKE
 #: Cancel-task statuses after which the task changes no more.
 TASK_DONE = frozenset({"SUCCESS", "PART_SUCCESS", "FAILED"})
 
@@ -151,14 +153,16 @@ class HuaweiClient:
         return f"HuaweiClient({self.base_url!r}, app_id={self.app_id!r})"
 
     # -- authentication (no token; rate-limited like every call) --------------------------
+    # Every call waits for the token, revocations too: getting one goes first like them (at a
+    # lower priority it would wait behind the very revocations that wait for it).
     def login(self) -> IssuedToken:
-        body = self._send("POST", "/iocm/app/sec/v1.1.0/login", Priority.USER, token=None,
+        body = self._send("POST", "/iocm/app/sec/v1.1.0/login", AUTH_PRIORITY, token=None,
                           data={"appId": self.app_id, "secret": self._secret})
         return IssuedToken(body["accessToken"], int(body.get("expiresIn") or 3600),
                            body.get("refreshToken", ""))
 
     def refresh(self, refresh_token: str) -> IssuedToken:
-        body = self._send("POST", "/iocm/app/sec/v1.1.0/refreshToken", Priority.USER, token=None,
+        body = self._send("POST", "/iocm/app/sec/v1.1.0/refreshToken", AUTH_PRIORITY, token=None,
                           json={"appId": self.app_id, "secret": self._secret,
                                 "refreshToken": refresh_token})
         return IssuedToken(body["accessToken"], int(body.get("expiresIn") or 3600),

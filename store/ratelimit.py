@@ -6,10 +6,18 @@ served by urgency when the budget runs short: revoking a stale command (it may b
 any moment) may use the whole budget; an operator's request (creating a command, a manual
 reconcile) leaves half of `reserve` to revocations; background reconciliation leaves all of it.
 So reconciliation never starves an operator, and neither can keep a stale command from being
-revoked. Two things make that hold under bursts (commands created together go stale together):
-other work also leaves a slot for every device whose commands go stale within a window (read
-from the revocation index, across platforms: an overestimate, never an underestimate), and while
-a revocation waits for a slot, nothing else takes one.
+revoked.
+
+Revocations come in bursts when commands go stale together, and commands go stale together
+when they were created together. Four rules keep such a burst within the budget:
+- other work leaves a slot for every command of the platform that goes (or went) stale within a
+  window of now: each may need a call to revoke it (read from the platform's index of PENDING
+  commands by stale deadline: an overestimate, never an underestimate);
+- creating a command takes at most half the budget in any window: the other half stays for the
+  revocations those commands may need one stale period later;
+- background work (reconciliation) is paced: at most its share of the limit in any quarter of
+  the window, so it does not come in bursts either;
+- while a revocation waits for a slot, nothing else takes one.
 
 When the platform throttles anyway (its real limit is lower than configured, or another client
 shares the app), the budget learns: for `LEARNED_TTL_MS` it allows a little less than the calls
@@ -42,6 +50,11 @@ WINDOW_MS = PLATFORM_WINDOW_MS + WINDOW_MARGIN_MS
 #: long: meanwhile no other work takes a slot, so the next one to free up is the revocation's.
 REVOKE_WAITING_GRACE_MS = 250
 
+#: Background work takes at most 1/PACE_PARTS of its share of the budget in any 1/PACE_PARTS of
+#: the window. (Only background work: it gives up at once and comes back later, while an
+#: operator's request would wait up to a quarter window for its turn.)
+PACE_PARTS = 4
+
 #: How long a limit learned from a throttling answer holds before the configured one returns.
 LEARNED_TTL_MS = 10 * 60 * 1000
 
@@ -57,9 +70,23 @@ if not urgent then
   if waiting_until > now then
     return {0, waiting_until - now}
   end
-  -- devices whose commands go stale within a window each need a call: keep slots for them
+  local half = math.floor(limit / 2)
+  -- commands that go stale within a window may each need a call: keep slots for them
   local upcoming = redis.call('ZCOUNT', KEYS[3], now - window, now + window)
   limit = math.max(1, limit - math.max(reserve, upcoming))
+  if ARGV[9] == '1' then
+    limit = math.max(1, math.min(limit, half))
+  end
+  -- paced (background work): at most its share of the limit in any part of the window
+  local parts = tonumber(ARGV[8])
+  if parts > 1 then
+    local part = math.floor(window / parts)
+    local since = '(' .. (now - part)
+    if redis.call('ZCOUNT', key, since, '+inf') >= math.max(1, math.floor(limit / parts)) then
+      local first = redis.call('ZRANGEBYSCORE', key, since, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+      return {0, math.max(1, tonumber(first[2]) + part - now)}
+    end
+  end
 end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local used = redis.call('ZCARD', key)
@@ -95,15 +122,20 @@ return learned
 
 class Priority(IntEnum):
     REVOKE = 0
+    #: An operator's request: a manual reconcile, a login.
     USER = 1
     BACKGROUND = 2
+    #: An operator's request that creates a command, which may need revoking one stale period
+    #: later: as USER, but at most half the budget in any window.
+    CREATE = 3
 
 
 #: How long each priority may hold a thread waiting for a slot, in seconds. Background work
 #: gives up almost at once and comes back later, so it never fills the workers' threads while
 #: a revocation waits for one (the chaos run, at 2 s, had half the threads waiting so); an
 #: operator's request waits about as long as a client would.
-MAX_WAIT_S = {Priority.REVOKE: 30.0, Priority.USER: 10.0, Priority.BACKGROUND: 0.25}
+MAX_WAIT_S = {Priority.REVOKE: 30.0, Priority.USER: 10.0, Priority.CREATE: 10.0,
+              Priority.BACKGROUND: 0.25}
 
 
 class RateLimiter:
@@ -111,10 +143,13 @@ class RateLimiter:
 
     def __init__(self, client: redis.Redis, name: str, per_minute: int, *,
                  clock: Clock = system_clock, sleep: Callable[[float], None] = time.sleep,
-                 reserve: int | None = None, window_ms: int = WINDOW_MS) -> None:
+                 reserve: int | None = None, window_ms: int = WINDOW_MS,
+                 pace_parts: int = PACE_PARTS) -> None:
         self.key = keys.rate_window(name)
         self.learned_key = keys.rate_learned_limit(name)
         self.waiting_key = keys.rate_revoke_waiting(name)
+        # `huawei:<app id>` or `onenet`: the platform whose stale commands the budget revokes
+        self.stale_key = keys.pending_by_stale_at(name.partition(":")[0])
         self.name = name
         self.per_minute = per_minute
         self.reserve = max(1, per_minute // 5) if reserve is None else reserve
@@ -123,12 +158,13 @@ class RateLimiter:
         self._learn = client.register_script(_LEARN)
         self._seq = 0
         self.window_ms = window_ms
+        self.pace_parts = pace_parts
 
     def _reserve(self, priority: Priority) -> int:
         """Slots this priority must leave free for more urgent work."""
         if priority is Priority.REVOKE or self.per_minute <= self.reserve:
             return 0
-        return self.reserve // 2 if priority is Priority.USER else self.reserve
+        return self.reserve if priority is Priority.BACKGROUND else self.reserve // 2
 
     def try_acquire(self, priority: Priority = Priority.BACKGROUND) -> float:
         """0 when a slot was taken; else how many seconds until one may free up."""
@@ -136,9 +172,11 @@ class RateLimiter:
         now = self.clock()
         member = f"{now}-{id(self)}-{self._seq}"
         ok, value = self._take(
-            keys=[self.key, self.learned_key, keys.DUE_REVOKE, self.waiting_key],
+            keys=[self.key, self.learned_key, self.stale_key, self.waiting_key],
             args=[now, self.window_ms, self.per_minute, member, self._reserve(priority),
-                  int(priority is Priority.REVOKE), REVOKE_WAITING_GRACE_MS])
+                  int(priority is Priority.REVOKE), REVOKE_WAITING_GRACE_MS,
+                  self.pace_parts if priority is Priority.BACKGROUND else 1,
+                  int(priority is Priority.CREATE)])
         return 0.0 if ok else max(int(value), 1) / 1000
 
     def learn_from_throttling(self) -> None:

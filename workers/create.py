@@ -63,7 +63,7 @@ def create_command(store: CommandStore, gateway: Gateway, config: Config, body: 
         created = gateway.create(CreateRequest(
             device_id=body.device_id, service_id=body.service_id, method=body.method,
             paras=body.paras, callback_url=callback_url(config, body.platform),
-            expire_in_s=body.expire_in_s), Priority.USER)
+            expire_in_s=body.expire_in_s), Priority.CREATE)
         stale_after_s = body.stale_after_s or config.stale_after_s
         _, replaced = store.create_command(NewCommand(
             platform=body.platform, device_id=body.device_id, command_id=created.command_id,
