@@ -53,6 +53,9 @@ def _priority(user: bool) -> Priority:
 
 #: Revoking a stale command goes first, whoever asked: the device may wake any moment.
 REVOKE = Priority.REVOKE
+#: Following a cancel task the platform already has is bookkeeping: it comes after revocations
+#: and gives its thread back when the budget is short.
+FOLLOW = Priority.BACKGROUND
 
 
 #: Order in which a worker runs the messages it holds (lower first): a stale command may be
@@ -94,8 +97,13 @@ def follow_cancel_task(platform: str, device_id: str, task_id: str, lock_owner: 
                        polls: int = 0, targets: list[str] | None = None) -> None:
     rt = runtime.current()
     result = revoke.follow_task(rt.store, rt.gateway(platform), device_id, task_id, rt.clock,
-                                lock_owner=lock_owner, priority=REVOKE, targets=targets)
+                                lock_owner=lock_owner, priority=FOLLOW, targets=targets)
     if not result.task_id:
+        return
+    if not result.looked:  # no call slot: come back, and it does not count as a look
+        follow_cancel_task.send_with_options(
+            args=(platform, device_id, task_id, lock_owner, polls), kwargs={"targets": targets},
+            delay=TASK_POLL_MS)
         return
     if polls >= TASK_MAX_POLLS:
         log.warning("cancel task %s of %s:%s still running after %d looks; reconciling instead",

@@ -18,7 +18,7 @@ from typing import TypeVar
 from uuid import uuid4
 
 from cmdkeeper.clock import Clock
-from cmdkeeper.metric_names import counts_revocations
+from cmdkeeper.metric_names import counts_revocations, observe_revocation_lag
 from platforms.errors import PermanentError, RateLimitTimeout, RetryableError, ThrottledError
 from platforms.gateway import CancelOutcome, Gateway
 from store.commands import CommandStore
@@ -62,6 +62,8 @@ class RevokeResult:
     bulk: bool = False
     #: The commands a running bulk cancel was meant for (to be passed on to `follow_task`).
     targets: list[str] = field(default_factory=list)
+    #: False when `follow_task` found no call slot in time and could not look at the task.
+    looked: bool = True
 
 
 def _targets(pending: dict[str, int], now: int, only_stale: bool) -> list[str]:
@@ -88,7 +90,8 @@ def revoke_device(store: CommandStore, gateway: Gateway, device_id: str, clock: 
             return result
         pending = store.device_state(platform, device_id).pending
         targets = _targets(pending, clock(), only_stale)
-    return _one_by_one(store, gateway, device_id, targets, clock, priority)
+    return _one_by_one(store, gateway, device_id, {c: pending[c] for c in targets}, clock,
+                       priority)
 
 
 def _bulk(store: CommandStore, gateway: Gateway, device_id: str, clock: Clock,
@@ -107,6 +110,7 @@ def _bulk(store: CommandStore, gateway: Gateway, device_id: str, clock: Clock,
             return None
         try:
             outcome = quickly(lambda: gateway.cancel_all(device_id, priority))
+            observe_revocation_lag(platform, "bulk", min(pending[c] for c in targets), clock())
         except PermanentError as e:
             for command_id in targets:
                 store.record_error(platform, device_id, command_id, e.as_dict(), clock())
@@ -123,13 +127,16 @@ def _bulk(store: CommandStore, gateway: Gateway, device_id: str, clock: Clock,
             store.locks.release(platform, device_id, owner)
 
 
-def _one_by_one(store: CommandStore, gateway: Gateway, device_id: str, targets: list[str],
-                clock: Clock, priority: Priority) -> RevokeResult:
+def _one_by_one(store: CommandStore, gateway: Gateway, device_id: str,
+                targets: dict[str, int], clock: Clock, priority: Priority) -> RevokeResult:
+    """Cancel each of `targets` (command id -> stale deadline ms) on its own."""
     outcome = CancelOutcome()
     failed = []
-    for command_id in targets:
+    for command_id, stale_at in targets.items():
         try:
             cancelled = quickly(lambda c=command_id: gateway.cancel_one(device_id, c, priority))
+            if cancelled:
+                observe_revocation_lag(gateway.platform, "single", stale_at, clock())
         except PermanentError as e:
             store.record_error(gateway.platform, device_id, command_id, e.as_dict(), clock())
             failed.append(command_id)
@@ -162,10 +169,19 @@ def follow_task(store: CommandStore, gateway: Gateway, device_id: str, task_id: 
                 priority: Priority = Priority.REVOKE,
                 targets: list[str] | None = None) -> RevokeResult:
     """Look at a running bulk cancel; record its results and free the device once it is done.
-    `targets` are the commands it was started for (see `_accounted`)."""
+    `targets` are the commands it was started for (see `_accounted`). With no call slot in time
+    (`priority` may be a low one: the platform has the cancel already), the result says it did
+    not look."""
     platform = gateway.platform
     try:
         outcome = quickly(lambda: gateway.follow(device_id, task_id, priority))
+    except RateLimitTimeout:
+        # The platform has the cancel and runs it meanwhile: look later, still holding the
+        # device so that no creation slips into the task.
+        if lock_owner:
+            store.locks.extend(platform, device_id, lock_owner, BULK_LOCK_TTL_MS)
+        return RevokeResult(task_id=task_id, lock_owner=lock_owner, bulk=True,
+                            targets=list(targets or []), looked=False)
     except PermanentError:
         if lock_owner:
             store.locks.release(platform, device_id, lock_owner)
