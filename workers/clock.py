@@ -1,4 +1,5 @@
-"""The `clock` process: every SWEEP_INTERVAL_S, claim due devices and hand them to the workers.
+"""The `clock` process: every SWEEP_INTERVAL_S, claim due devices and hand them to the workers
+(revocations are looked for a few times per interval).
 
 Exactly one clock works at a time: each sweep first takes (or renews) a Redis lock with a TTL of
 a few intervals, so a second clock stays idle and takes over only when the first one is gone.
@@ -46,6 +47,14 @@ CLAIM_LEASE_MS = 10 * 60 * 1000
 CLAIM_LIMIT = 1000
 
 
+#: Revocations are looked for this many times per sweep interval: a device whose deadline a job
+#: moved into the coming interval after a sweep (its next command goes stale soon after the one
+#: just revoked) is claimed within a fraction of the interval, not up to a whole one late.
+REVOKE_CHECKS_PER_SWEEP = 4
+
+#: A device's revocation is sent again no sooner than this after the last one (see Dispatcher).
+REPEAT_GAP_MS = 500
+
 #: A revocation sent at its deadline goes this much after it, so that it never looks a hair
 #: too early (the processes' clocks agree only to a few milliseconds).
 DEADLINE_SLACK_MS = 20
@@ -60,13 +69,16 @@ class Claimed:
     reconcile: list[tuple[str, str, int]]
 
 
-def claim(client: redis.Redis, scripts: Scripts, now_ms: int, lookahead_ms: int = 0) -> Claimed:
+def claim(client: redis.Redis, scripts: Scripts, now_ms: int, lookahead_ms: int = 0, *,
+          reconcile: bool = True) -> Claimed:
+    """Claim due revocations (and those due within `lookahead_ms`) and, unless told not to, due
+    reconciliations."""
     return Claimed(
         now_ms,
         claim_due(client, scripts, keys.DUE_REVOKE, now_ms, lease_ms=CLAIM_LEASE_MS,
                   limit=CLAIM_LIMIT, lookahead_ms=lookahead_ms),
         claim_due(client, scripts, keys.DUE_RECONCILE, now_ms, lease_ms=CLAIM_LEASE_MS,
-                  limit=CLAIM_LIMIT),
+                  limit=CLAIM_LIMIT) if reconcile else [],
     )
 
 
@@ -86,19 +98,36 @@ def _send_reconcile(platform: str, device_id: str) -> None:
 
 
 class Dispatcher:
-    """Sends claimed jobs: due ones at once, upcoming revocations at their deadline."""
+    """Sends claimed jobs: due ones at once, upcoming revocations at their deadline.
+
+    A device is claimed again whenever something re-points its deadline (a creation, a
+    reconcile) while its job has not run yet, so one device can be claimed twice within a
+    moment. Two revocations of one device at once would cancel the same command twice (the
+    second is refused and parks it for a reconcile), so a device already waiting here is not
+    added again, and one sent moments ago goes again only after `REPEAT_GAP_MS`: by then the
+    first job has run and the second finds what is really left.
+    """
 
     def __init__(self, send_revoke: Send = _send_revoke,
                  send_reconcile: Send = _send_reconcile) -> None:
         self.send_revoke, self.send_reconcile = send_revoke, send_reconcile
-        self.upcoming: list[tuple[int, str, str]] = []  # a heap of (deadline, platform, device)
+        self.upcoming: list[tuple[int, str, str]] = []  # a heap of (send at, platform, device)
+        self.waiting: set[tuple[str, str]] = set()
+        self.sent_ms: dict[tuple[str, str], int] = {}
 
     def __call__(self, claimed: Claimed) -> None:
+        now = claimed.now_ms
         for platform, device_id, due_ms in claimed.revoke:
-            if due_ms <= claimed.now_ms:
-                self.send_revoke(platform, device_id)
+            device = (platform, device_id)
+            if device in self.waiting:
+                continue
+            at = due_ms + DEADLINE_SLACK_MS if due_ms > now else now
+            at = max(at, self.sent_ms.get(device, at - REPEAT_GAP_MS) + REPEAT_GAP_MS)
+            if at <= now:
+                self._revoke(device, now)
             else:
-                heapq.heappush(self.upcoming, (due_ms + DEADLINE_SLACK_MS, platform, device_id))
+                heapq.heappush(self.upcoming, (at, platform, device_id))
+                self.waiting.add(device)
         for platform, device_id, _ in claimed.reconcile:
             self.send_reconcile(platform, device_id)
 
@@ -106,12 +135,19 @@ class Dispatcher:
         sent = 0
         while self.upcoming and self.upcoming[0][0] <= now_ms:
             _, platform, device_id = heapq.heappop(self.upcoming)
-            self.send_revoke(platform, device_id)
+            self.waiting.discard((platform, device_id))
+            self._revoke((platform, device_id), now_ms)
             sent += 1
+        self.sent_ms = {d: t for d, t in self.sent_ms.items() if t > now_ms - REPEAT_GAP_MS}
         return sent
+
+    def _revoke(self, device: tuple[str, str], now_ms: int) -> None:
+        self.send_revoke(*device)
+        self.sent_ms[device] = now_ms
 
     def next_ms(self) -> int | None:
         return self.upcoming[0][0] if self.upcoming else None
+
 
 class Leadership:
     """The clock's leader lock: acquire, or renew while this clock holds it."""
@@ -127,11 +163,12 @@ class Leadership:
 
 
 def sweep(client: redis.Redis, scripts: Scripts, leadership: Leadership, clock: Clock,
-          dispatch: Callable[[Claimed], None], lookahead_ms: int = 0) -> Claimed | None:
+          dispatch: Callable[[Claimed], None], lookahead_ms: int = 0, *,
+          reconcile: bool = True) -> Claimed | None:
     """One tick: None when another clock leads; else the claimed devices, handed to dispatch."""
     if not leadership.hold():
         return None
-    claimed = claim(client, scripts, clock(), lookahead_ms)
+    claimed = claim(client, scripts, clock(), lookahead_ms, reconcile=reconcile)
     dispatch(claimed)
     if claimed.revoke or claimed.reconcile:
         log.info("sweep: %d device(s) to revoke, %d to reconcile",
@@ -148,22 +185,26 @@ def run(config: Config, stop: threading.Event) -> None:
     leadership = Leadership(client, holder, config.sweep_interval_s * 1000 * LOCK_TTL_INTERVALS)
     log.info("clock started, sweeping every %ds", config.sweep_interval_s)
     interval_ms = config.sweep_interval_s * 1000
+    check_ms = max(1, interval_ms // REVOKE_CHECKS_PER_SWEEP)
     dispatcher = Dispatcher()
-    next_sweep = 0
+    next_sweep = next_check = 0
     try:
         while not stop.is_set():
             try:
-                if system_clock() >= next_sweep:
-                    # the jobs of one sweep (and their own jobs) share one id in the logs
-                    request_ids.set_current(f"sweep-{system_clock()}")
-                    next_sweep = system_clock() + interval_ms
+                if system_clock() >= next_check:
+                    full = system_clock() >= next_sweep
+                    if full:
+                        # the jobs of one sweep (and their own jobs) share one id in the logs
+                        request_ids.set_current(f"sweep-{system_clock()}")
+                        next_sweep = system_clock() + interval_ms
+                    next_check = system_clock() + check_ms
                     sweep(client, scripts, leadership, system_clock, dispatcher,
-                          lookahead_ms=interval_ms)
+                          lookahead_ms=interval_ms, reconcile=full)
                 dispatcher.send_due(system_clock())
             except (redis.RedisError, BrokerError) as e:
                 # claimed devices come back when their lease runs out: nothing is lost
                 log.warning("sweep failed, will retry next interval: %s", e)
-            wake = min(next_sweep, dispatcher.next_ms() or next_sweep)
+            wake = min(next_check, dispatcher.next_ms() or next_check)
             stop.wait(max(0, wake - system_clock()) / 1000)
     finally:
         leadership.release()
