@@ -36,8 +36,11 @@ from store.connection import resolve_url
 #: dramatiq's key namespace in Redis (its default).
 NAMESPACE = "dramatiq"
 #: A worker silent this long is dead and its unacknowledged messages go back on the queue.
-#: dramatiq's default is 60 s; live workers beat on every fetch (about once a second).
-HEARTBEAT_TIMEOUT_MS = 15_000
+#: dramatiq's default is 60 s. A live worker beats on every Redis command its consumers send,
+#: and an idle consumer polls ten times a second, so a few seconds of silence means it is gone;
+#: a revocation it had fetched is this late (plus a moment for maintenance to run). A live
+#: worker stalled longer only makes its jobs run twice, and every actor is idempotent.
+HEARTBEAT_TIMEOUT_MS = 3_000
 #: Chance, per million Redis calls, that a call also requeues dead workers' messages.
 #: dramatiq's default (1,000) can leave them waiting minutes on a quiet queue.
 MAINTENANCE_CHANCE = 20_000
