@@ -265,10 +265,15 @@ class Run:
                     "sent_at": round(to_real(t["first_sent_ms"]) / 1000, 2),
                     "device_id": ours["device_id"],
                     "timeline": [(e["state"], e["source"], e["at"]) for e in ours["timeline"]]})
-        for d in self.emu.client.deliveries():
-            if d["event"] != "attempt" or not d.get("ok") or "command_id" not in d:
-                continue
-            ours = records.get(d["command_id"])
+        acknowledged = [d for d in self.emu.client.deliveries()
+                        if d["event"] == "attempt" and d.get("ok") and "command_id" in d]
+        # The platform keeps delivering after the states settle (on a loaded machine its outbox
+        # runs well behind): look at what it had delivered by now, once the workers have
+        # applied every job, in records read after that.
+        wait_until(self.broker_idle, 120, "acknowledged callbacks applied", interval_s=0.5)
+        applied = self.records()
+        for d in acknowledged:
+            ours = applied.get(d["command_id"])
             want = str(d.get("status") or d.get("send_status"))
             seen = {e["platform_status"].split("/")[0] for e in (ours or {}).get("timeline", [])
                     if e["source"] == "callback"}
