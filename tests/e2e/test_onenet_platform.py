@@ -4,6 +4,8 @@ HTTP; worker and clock revoke and reconcile through the OneNET API. And both pla
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from cmdkeeper.procs import wait_until
 from platforms.statuses import onenet_state
 from store.model import State
@@ -48,10 +50,16 @@ def test_encrypted_pushes_after_the_url_handshake(stack, emu):
 def test_stale_cached_commands_are_cancelled_before_the_next_uplink(stack, emu):
     for imei in ("869975031230011", "869975031230012"):
         emu.client.add_device("onenet", imei, wake_period_s=0)
-    s = stack(STALE_AFTER_S="2", RECONCILE_AFTER_S="3600")
+    s = stack(STALE_AFTER_S="2", RECONCILE_AFTER_S="3600", clock=False)
     all_stale = [create(s, "869975031230011") for _ in range(2)]
     mix_stale = create(s, "869975031230012", stale_after_s=1)
     mix_fresh = create(s, "869975031230012", stale_after_s=3600)
+    # The clock starts once all are stale: on a loaded machine the creations spread out, and a
+    # revocation at the first deadline would rightly leave the later commands alone.
+    last_stale_at = max(datetime.fromisoformat(s.record("onenet", c)["stale_at"])
+                        for c in all_stale + [mix_stale])
+    wait_until(lambda: datetime.now(UTC) > last_stale_at, 10, "the commands stale")
+    s.start_clock()
 
     def revoked() -> bool:
         return all(s.record("onenet", c)["state"] == "CANCELED" for c in all_stale + [mix_stale])
