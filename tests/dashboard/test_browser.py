@@ -87,6 +87,9 @@ def test_an_operator_follows_commands_through_the_dashboard(browser, stack, emu)
     assert "/login" in browser.current_url
     browser.find_element(By.ID, "token").send_keys("not-the-token")
     browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+    # the click may return before the answer's page has loaded
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "[role=alert]"), 10,
+               "the refusal shown")
     assert browser.find_element(By.CSS_SELECTOR, "[role=alert]").text == \
         "That is not the API token."
     browser.find_element(By.ID, "token").send_keys(API_TOKEN)
