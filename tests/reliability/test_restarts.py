@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from cmdkeeper.procs import (
 )
 from store import keys
 from tests.conftest import API_TOKEN, WEBHOOK_TOKEN
+from workers.broker import HEARTBEAT_TIMEOUT_MS
 
 QUEUE = "dramatiq:cmdkeeper"
 
@@ -128,13 +130,12 @@ def test_a_redis_restart_loses_no_acknowledged_callback(own_redis, tmp_path):
         web.stop()
 
 
-def test_sigterm_to_a_busy_worker_requeues_and_nothing_is_applied_twice(redis_url,
-                                                                         redis_client, tmp_path):
-    env = env_for(redis_url)
+def queue_callbacks(env: dict[str, str], redis_client: redis.Redis, total: int,
+                    tmp_path: Path) -> None:
+    """`total` callbacks acknowledged by web, each for a command of its own, left queued."""
     web = start_gunicorn("app:create_app()", env, log=tmp_path / "web.log")
     try:
         http = requests.Session()
-        total = 1500
         for i in range(total):
             r = http.post(f"{web.url}/webhooks/huawei/{WEBHOOK_TOKEN}",
                           json=callback(f"d{i % 50}", f"c{i:05d}", "DELIVERED"), timeout=10)
@@ -143,8 +144,25 @@ def test_sigterm_to_a_busy_worker_requeues_and_nothing_is_applied_twice(redis_ur
         web.stop()
     assert redis_client.llen(QUEUE) == total
 
+
+def count_records(redis_client: redis.Redis) -> int:
+    return sum(1 for _ in redis_client.scan_iter(match="ck:*:cmd:*", count=1000))
+
+
+def assert_applied_once(redis_client: redis.Redis, total: int) -> None:
+    for i in range(0, total, 7):
+        raw = redis_client.hget(keys.command("huawei", f"d{i % 50}", f"c{i:05d}"), "tl")
+        assert raw.count(";") == 0, f"c{i:05d} applied more than once: {raw}"
+
+
+def test_sigterm_to_a_busy_worker_requeues_and_nothing_is_applied_twice(redis_url,
+                                                                         redis_client, tmp_path):
+    env = env_for(redis_url)
+    total = 1500
+    queue_callbacks(env, redis_client, total, tmp_path)
+
     def records() -> int:
-        return sum(1 for _ in redis_client.scan_iter(match="ck:*:cmd:*", count=1000))
+        return count_records(redis_client)
 
     worker = start_worker(env, threads=8, log=tmp_path / "worker1.log")
     wait_until(lambda: records() >= 100, 30, "the worker is busy")
@@ -160,9 +178,34 @@ def test_sigterm_to_a_busy_worker_requeues_and_nothing_is_applied_twice(redis_ur
                    "the rest applied")
     finally:
         worker.stop()
-    for i in range(0, total, 7):
-        raw = redis_client.hget(keys.command("huawei", f"d{i % 50}", f"c{i:05d}"), "tl")
-        assert raw.count(";") == 0, f"c{i:05d} applied more than once: {raw}"
+    assert_applied_once(redis_client, total)
+
+
+def test_sigkill_to_a_busy_worker_loses_nothing_and_its_messages_come_back_in_seconds(
+        redis_url, redis_client, tmp_path):
+    env = env_for(redis_url)
+    total = 1500
+    queue_callbacks(env, redis_client, total, tmp_path)
+    worker = start_worker(env, threads=8, log=tmp_path / "worker1.log")
+    wait_until(lambda: count_records(redis_client) >= 100, 30, "the worker is busy")
+    worker.kill()  # SIGKILL: no chance to put back what it had fetched
+    killed_at = time.monotonic()
+    held = {k: redis_client.scard(k) for k in redis_client.scan_iter(match="dramatiq:__acks__.*")}
+    assert sum(held.values()) > 0, "the killed worker held messages"
+
+    worker = start_worker(env, threads=8, log=tmp_path / "worker2.log")
+    try:
+        # a worker silent for HEARTBEAT_TIMEOUT_MS is dead: its messages go back on the queue
+        wait_until(lambda: not any(redis_client.scard(k) for k in held),
+                   HEARTBEAT_TIMEOUT_MS / 1000 + 9, "the killed worker's messages requeued",
+                   interval_s=0.1)
+        requeued_after_s = time.monotonic() - killed_at
+        wait_until(lambda: count_records(redis_client) == total
+                   and redis_client.llen(QUEUE) == 0, 60, "the rest applied")
+    finally:
+        worker.stop()
+    assert requeued_after_s >= HEARTBEAT_TIMEOUT_MS / 1000 - 0.5  # not before it was dead
+    assert_applied_once(redis_client, total)
 
 
 def test_sigterm_to_web_mid_burst_keeps_every_acknowledged_callback(redis_url, redis_client,
