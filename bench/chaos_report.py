@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cmdkeeper.metric_names import REVOCATION_LAG, REVOCATION_LAG_BUCKETS_S
+from cmdkeeper.metrics import le_text
+from store.stats import histogram_buckets
+
 
 @dataclass(frozen=True)
 class ChaosSettings:
@@ -66,19 +70,13 @@ class ChaosReport:
 
 def revocation_lag(metric_fields: dict[str, str]) -> dict[str, Any]:
     """From the metrics hash: how many cancels the platforms accepted, and how many of them
-    within each bound of the stale deadline (all platforms and modes together)."""
-    from store.counters import parse_field
-
-    within: dict[str, float] = {}
-    for text, value in metric_fields.items():
-        name, labels = parse_field(text)
-        if name == "cmdkeeper_revocation_lag_seconds_bucket":
-            within[labels["le"]] = within.get(labels["le"], 0) + float(value)
-    bounds = sorted(within, key=lambda le: float("inf") if le == "+Inf" else float(le))
+    within each bound of the stale deadline that has any (all platforms and modes together)."""
     cumulative, total = {}, 0.0
-    for le in bounds:
-        total += within[le]
-        cumulative[le] = int(total)
+    for bound, count in histogram_buckets(metric_fields, f"{REVOCATION_LAG.name}_bucket",
+                                          REVOCATION_LAG_BUCKETS_S):
+        total += count
+        if count:
+            cumulative[le_text(bound)] = int(total)
     return {"cancels": int(total), "within_s": cumulative}
 
 

@@ -16,6 +16,7 @@ no figure can go negative; `python -m store.stats_backfill` counts all of them a
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import redis
@@ -158,16 +159,23 @@ def read_fleet_stats(client: redis.Redis, now_ms: int) -> FleetStats:
     )
 
 
-def lag_buckets(figures: dict[str, float]) -> list[tuple[float, float]]:
-    """(upper bound, count) of the callback-lag buckets among per-minute fields, by bound, every
-    bound present (an empty bucket still bounds the next one from below)."""
-    counts = {float(b): 0.0 for b in CALLBACK_LAG_BUCKETS_S} | {math.inf: 0.0}
+def histogram_buckets(figures: Mapping[str, float | str], metric: str,
+                      bounds: Iterable[float]) -> list[tuple[float, float]]:
+    """(upper bound, count) of one histogram's buckets among counter fields (summed over their
+    other labels), by bound, every bound present (an empty bucket still bounds the next one from
+    below)."""
+    counts = {float(b): 0.0 for b in bounds} | {math.inf: 0.0}
     for name, value in figures.items():
-        metric, labels = parse_field(name)
-        if metric == MINUTE_CALLBACK_LAG and "le" in labels:
+        field_metric, labels = parse_field(name)
+        if field_metric == metric and "le" in labels:
             bound = float(labels["le"])
-            counts[bound] = counts.get(bound, 0.0) + value
+            counts[bound] = counts.get(bound, 0.0) + float(value)
     return sorted(counts.items())
+
+
+def lag_buckets(figures: dict[str, float]) -> list[tuple[float, float]]:
+    """The callback-lag buckets among per-minute fields (see `histogram_buckets`)."""
+    return histogram_buckets(figures, MINUTE_CALLBACK_LAG, CALLBACK_LAG_BUCKETS_S)
 
 
 def quantile(buckets: list[tuple[float, float]], q: float) -> float | None:

@@ -160,21 +160,18 @@ def test_sigterm_to_a_busy_worker_requeues_and_nothing_is_applied_twice(redis_ur
     env = env_for(redis_url)
     total = 1500
     queue_callbacks(env, redis_client, total, tmp_path)
-
-    def records() -> int:
-        return count_records(redis_client)
-
     worker = start_worker(env, threads=8, log=tmp_path / "worker1.log")
-    wait_until(lambda: records() >= 100, 30, "the worker is busy")
+    wait_until(lambda: count_records(redis_client) >= 100, 30, "the worker is busy")
     worker.signal_group(signal.SIGTERM)  # every process of the "dyno", as Heroku does
     assert worker.proc.wait(30) == 0  # it stopped by itself, in time
-    done = records()
+    done = count_records(redis_client)
     waiting = redis_client.llen(QUEUE)
     assert done + waiting >= total, "every message applied or back on the queue"
 
     worker = start_worker(env, threads=8, log=tmp_path / "worker2.log")
     try:
-        wait_until(lambda: records() == total and redis_client.llen(QUEUE) == 0, 60,
+        wait_until(lambda: count_records(redis_client) == total
+                   and redis_client.llen(QUEUE) == 0, 60,
                    "the rest applied")
     finally:
         worker.stop()
