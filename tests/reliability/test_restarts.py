@@ -178,16 +178,41 @@ def test_sigterm_to_a_busy_worker_requeues_and_nothing_is_applied_twice(redis_ur
     assert_applied_once(redis_client, total)
 
 
+def _acks(redis_client: redis.Redis) -> dict[str, int]:
+    """dramatiq's per-worker sets of fetched, unacknowledged messages, by key."""
+    return {k: redis_client.scard(k) for k in redis_client.scan_iter(match="dramatiq:__acks__.*")}
+
+
+def freeze_while_holding_messages(worker: Managed, redis_client: redis.Redis,
+                                  timeout_s: float = 30) -> dict[str, int]:
+    """SIGSTOP the worker at a moment it holds fetched messages; returns what it holds.
+
+    A fast worker can apply a whole queue between two looks, so looking and then killing may
+    catch it with nothing in hand. Stopped, it changes nothing: what it holds is read while it
+    is frozen, and it is let go again (SIGCONT) until a look finds it holding some.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if sum(_acks(redis_client).values()) == 0:
+            time.sleep(0.005)
+            continue
+        worker.signal_group(signal.SIGSTOP)
+        held = _acks(redis_client)
+        if sum(held.values()) > 0:
+            return held
+        worker.signal_group(signal.SIGCONT)
+    raise AssertionError(f"the worker never held fetched messages within {timeout_s} s")
+
+
 def test_sigkill_to_a_busy_worker_loses_nothing_and_its_messages_come_back_in_seconds(
         redis_url, redis_client, tmp_path):
     env = env_for(redis_url)
     total = 1500
     queue_callbacks(env, redis_client, total, tmp_path)
     worker = start_worker(env, threads=8, log=tmp_path / "worker1.log")
-    wait_until(lambda: count_records(redis_client) >= 100, 30, "the worker is busy")
+    held = freeze_while_holding_messages(worker, redis_client)
+    killed_at = time.monotonic()  # frozen: it has been silent since this moment
     worker.kill()  # SIGKILL: no chance to put back what it had fetched
-    killed_at = time.monotonic()
-    held = {k: redis_client.scard(k) for k in redis_client.scan_iter(match="dramatiq:__acks__.*")}
     assert sum(held.values()) > 0, "the killed worker held messages"
 
     worker = start_worker(env, threads=8, log=tmp_path / "worker2.log")
