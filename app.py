@@ -1,39 +1,26 @@
 """The Flask app factory of the `web` process: `create_app(config=None)`.
 
 `config=None` means `Config.from_env()`. Required secrets are checked here, at start-up, so a
-misconfigured process fails before it serves anything.
+misconfigured process fails before it serves anything. What the views use is built here once
+(web/services.py: the store, the webhook sink of webhooks/sink.py, the platform gateways) and
+each area is a blueprint: webhooks/, api/, dashboard/.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from flask import Flask
 
 from cmdkeeper.clock import Clock, system_clock
 from cmdkeeper.config import MAX_BODY_BYTES, Config
-from cmdkeeper.http import install_error_handlers
 from cmdkeeper.logs import setup_logging
-from cmdkeeper.metrics import start_flusher
-from cmdkeeper.request_ids import install as install_request_ids
 from platforms.factory import build_gateways
-from platforms.gateway import Gateway
 from store import connection
-from store.commands import CommandStore
-from store.ingest import IngestStore
-from webhooks.sink import EventSink, PublishingSink
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the views need, built once per process and kept in `app.extensions`."""
-
-    config: Config
-    store: CommandStore
-    sink: EventSink | PublishingSink
-    clock: Clock
-    gateways: dict[str, Gateway]
+from store.metrics_flush import start_flusher
+from web import request_ids
+from web.http import install_error_handlers
+from web.services import Services, install
 
 
 def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> Flask:
@@ -44,35 +31,30 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> 
     from workers import broker
 
     broker.configure(config)
-    from workers import messages  # imported after the broker is configured
+    # imported once the broker is configured: they bind the actors they send to it
+    from webhooks.sink import build_sink
+    from workers.runtime import command_store
 
     client = connection.client(connection.resolve_url(config))
     start_flusher(client, config.metrics_flush_s)
-    if warning := connection.check_compact_hashes(client):
-        logging.getLogger("cmdkeeper").warning(warning)
-    ingest = IngestStore(
-        client,
-        namespace=broker.NAMESPACE,
-        queue_name=messages.apply_event_queue(),
-        dedupe_ttl_s=config.dedupe_ttl_s,
-    )
-    services = Services(
-        config=config,
-        store=CommandStore(client, reconcile_after_s=config.reconcile_after_s),
-        sink=PublishingSink(ingest, messages.publish_apply_event) if broker.uses_rabbitmq()
-        else EventSink(ingest, messages.encode_apply_event),
-        clock=clock,
-        gateways=build_gateways(config, client, clock),
-    )
+    for warning in (connection.unreachable_hint(config), connection.check_compact_hashes(client)):
+        if warning:
+            logging.getLogger("cmdkeeper").warning(warning)
 
     app = Flask(__name__)
     # `/api/v1//commands` is a JSON 404 like any unknown path, not an HTML redirect before auth
     app.url_map.merge_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
-    app.extensions["cmdkeeper"] = services
+    install(app, Services(
+        config=config,
+        store=command_store(client, config),
+        sink=build_sink(config, client),
+        clock=clock,
+        gateways=build_gateways(config, client, clock),
+    ))
     install_error_handlers(app)
-    install_request_ids(app)
+    request_ids.install(app)
 
     from api import health, metrics, openapi, v1
     from dashboard import views as dashboard

@@ -15,7 +15,7 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = None
 # gunicorn's own lines (master's too) as the app's: LOG_FORMAT, role, secrets scrubbed
-logger_class = "cmdkeeper.gunicorn_logs.GunicornLogger"
+logger_class = "web.gunicorn_logs.GunicornLogger"
 # Each worker gets its own SO_REUSEPORT socket and the kernel spreads connections over them; with
 # one shared socket, keep-alive clients (a platform's pusher) sometimes all land on one worker
 # (seen in bench/ingest: half the throughput). Connections queued on a worker that restarts can

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import redis
-from flask import Blueprint, current_app
+from flask import Blueprint
+
+from web.services import services
 
 bp = Blueprint("health", __name__)
 
@@ -11,7 +13,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     try:
-        current_app.extensions["cmdkeeper"].store.ping()
+        services().store.ping()
     except redis.RedisError as e:
         return {"status": "unavailable", "redis": type(e).__name__}, 503
     return {"status": "ok"}, 200

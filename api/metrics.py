@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -28,24 +28,25 @@ from prometheus_client.core import (
 from prometheus_client.utils import floatToGoString
 
 from cmdkeeper import metric_names  # noqa: F401  (defines every metric, so each is described)
-from cmdkeeper.http import ApiError, bearer_token, tokens_match
-from cmdkeeper.metrics import DEFINED, Counter, Histogram, flush_now
-from store.counters import parse_field
+from cmdkeeper.metrics import DEFINED, Counter, Histogram, parse_field
+from store.metrics_flush import flush_now
 from store.stats import Snapshot, read_snapshot
+from web.http import ApiError, bearer_token, tokens_match
+from web.services import services
 
 bp = Blueprint("metrics", __name__)
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    services = current_app.extensions["cmdkeeper"]
-    token = services.config.metrics_token
+    svc = services()
+    token = svc.config.metrics_token
     if token and not tokens_match(bearer_token(request), token):
         raise ApiError(401, "unauthorized", "/metrics wants Authorization: Bearer <METRICS_TOKEN>")
-    client = services.store.client
+    client = svc.store.client
     flush_now(client)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(FleetCollector(read_snapshot(client, services.clock())))
+    registry.register(FleetCollector(read_snapshot(client, svc.clock())))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 

@@ -13,7 +13,7 @@ from flask import Blueprint, jsonify
 from api import v1
 from api.validation import DEFAULT_EXPIRE_S, MAX_EXPIRE_S, ONENET_METHODS
 from store.model import PLATFORMS, Source, State
-from webhooks.sink import ID_PATTERN
+from web.ids import ID_PATTERN
 
 bp = Blueprint("api_openapi", __name__, url_prefix="/api/v1")
 bp.before_request(v1.authenticate)

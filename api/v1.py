@@ -3,14 +3,15 @@ route)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
 from api.serialize import record_json
 from api.validation import parse_create, parse_revoke
-from cmdkeeper.http import ApiError, bearer_token, error_response, read_json_object, tokens_match
 from platforms.errors import PlatformError, RateLimitTimeout, RetryableError, ThrottledError
 from store.model import PLATFORMS, State
-from webhooks.sink import check_id
+from web.http import ApiError, bearer_token, error_response, read_json_object, tokens_match
+from web.ids import check_id
+from web.services import services
 from workers import actors
 from workers.create import DeviceBusy, create_command
 
@@ -26,7 +27,7 @@ MAX_LIMIT = 1000
 
 @bp.before_request
 def authenticate():
-    expected = current_app.extensions["cmdkeeper"].config.api_token
+    expected = services().config.api_token
     if not tokens_match(bearer_token(request), expected):
         raise ApiError(401, "unauthorized", "missing or wrong bearer token")
 
@@ -39,7 +40,7 @@ def _platform(platform: str) -> str:
 
 @bp.get("/commands/<platform>/<command_id>")
 def get_command(platform: str, command_id: str):
-    store = current_app.extensions["cmdkeeper"].store
+    store = services().store
     record = store.get(_platform(platform), check_id(command_id, "command_id"))
     if record is None:
         raise ApiError(404, "not_found", f"no {platform} command {command_id}")
@@ -48,7 +49,7 @@ def get_command(platform: str, command_id: str):
 
 @bp.get("/devices/<platform>/<device_id>/commands")
 def device_commands(platform: str, device_id: str):
-    store = current_app.extensions["cmdkeeper"].store
+    store = services().store
     state = None
     if "state" in request.args:
         try:
@@ -69,7 +70,7 @@ def device_commands(platform: str, device_id: str):
 
 
 def _gateway(platform: str):
-    gateways = current_app.extensions["cmdkeeper"].gateways
+    gateways = services().gateways
     if platform not in gateways:
         raise ApiError(400, "platform_not_configured",
                        f"{platform} is not configured (set its *_BASE_URL and credentials)")
@@ -95,11 +96,11 @@ def platform_error_response(e: PlatformError):
 
 @bp.post("/commands")
 def create():
-    services = current_app.extensions["cmdkeeper"]
+    svc = services()
     body = parse_create(read_json_object(request))
     gateway = _gateway(body.platform)
     try:
-        result = create_command(services.store, gateway, services.config, body, services.clock)
+        result = create_command(svc.store, gateway, svc.config, body, svc.clock)
     except PlatformError as e:
         return platform_error_response(e)
     except DeviceBusy as e:
@@ -108,7 +109,7 @@ def create():
         return response
     if result.replaced:
         actors.revoke_device.send(body.platform, body.device_id, True)
-    record = services.store.get(body.platform, result.command_id)
+    record = svc.store.get(body.platform, result.command_id)
     return record_json(record), 201
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cmdkeeper.http import ApiError
 from store.model import PLATFORMS
-from webhooks.sink import check_id
+from web.http import ApiError
+from web.ids import check_id
 from workers.create import CreateBody
 
 #: Longest command lifetime accepted on create, in seconds (30 days).

@@ -46,7 +46,7 @@ from bench.common import (
 )
 from bench.cpu import CpuWindow, tree_cpu_s, wait_for_quiet
 from bench.workload import Workload, generate
-from cmdkeeper.procs import Managed, ProcessError, start_worker, wait_until
+from dev.procs import Managed, ProcessError, start_worker, wait_until
 from store import connection, keys
 from store.commands import CommandStore
 

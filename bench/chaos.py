@@ -39,8 +39,8 @@ from bench.chaos_report import (
     revocation_lag,
     summary,
 )
-from cmdkeeper.embedded_redis import COMPACT_HASHES
-from cmdkeeper.procs import (
+from dev.embedded_redis import COMPACT_HASHES
+from dev.procs import (
     Managed,
     free_port,
     start_gunicorn,

@@ -18,8 +18,8 @@ from typing import Any
 import psutil
 import redis
 
-from cmdkeeper.embedded_redis import COMPACT_HASHES
-from cmdkeeper.procs import ROOT, Managed, start_redis
+from dev.embedded_redis import COMPACT_HASHES
+from dev.procs import ROOT, Managed, start_redis
 
 #: Where each benchmark writes `<name>.json` (git-ignored).
 RESULTS_DIR = ROOT / "bench" / "results"

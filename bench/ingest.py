@@ -54,7 +54,7 @@ from bench.common import (
 )
 from bench.cpu import CpuWindow, process_cpu_s, tree_cpu_s, wait_for_quiet
 from bench.wrk import WrkSettings, ensure_wrk, run_wrk
-from cmdkeeper.procs import ProcessError, start_gunicorn, wait_until
+from dev.procs import ProcessError, start_gunicorn, wait_until
 from store import keys
 
 #: Targets in the order of the first round; later rounds rotate it.

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import redis
 
-from cmdkeeper.embedded_redis import COMPACT_HASHES
-from cmdkeeper.procs import start_redis
+from dev.embedded_redis import COMPACT_HASHES
+from dev.procs import start_redis
 from store import keys
 from store.commands import CommandStore, NewCommand
 from store.due import claim_due
@@ -35,7 +35,7 @@ PER_DEVICE = 4
 BATCH = 25
 REPEATS = 200
 RESULTS = Path(__file__).parent / "results"
-#: The embedded Redis's settings (cmdkeeper/embedded_redis.py): compact small hashes.
+#: The embedded Redis's settings (dev/embedded_redis.py): compact small hashes.
 REDIS_ARGS = list(COMPACT_HASHES)
 
 

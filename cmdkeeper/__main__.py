@@ -1,7 +1,7 @@
-"""`python -m cmdkeeper`: the operator CLI (see cmdkeeper/cli/)."""
+"""`python -m cmdkeeper`: the operator CLI (see cli/)."""
 
-from cmdkeeper.cli.main import cli
-from cmdkeeper.cli.session import Session
+from cli.main import cli
+from cli.session import Session
 
 
 def main() -> None:

@@ -138,7 +138,7 @@ def handler(config: Config, role: str | None, stream=None) -> logging.Handler:
 #: Loggers with handlers of their own, which records never leave for the root handler: gunicorn
 #: writes a request it cannot parse as it came (`Invalid HTTP request line: 'POST
 #: /webhooks/huawei/<token>...'`), webhook token or bearer token included. Run with
-#: gunicorn.conf.py, their handlers write our format (cmdkeeper/gunicorn_logs.py); the filter
+#: gunicorn.conf.py, their handlers write our format (web/gunicorn_logs.py); the filter
 #: scrubs them under any other gunicorn set-up too.
 OWN_HANDLER_LOGGERS = ("gunicorn.error", "gunicorn.access")
 

@@ -13,15 +13,17 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from cmdkeeper.metrics import Counter, Histogram
-from store.stats import (
-    CALLBACK_LAG_BUCKETS_S,
-    MINUTE_CALLBACK_LAG,
-    MINUTE_CORRECTIONS,
-    MINUTE_RECONCILIATIONS,
-    MINUTE_REVOCATIONS,
-)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Upper bounds (seconds) of the callback-lag histogram's buckets (+Inf is added).
+CALLBACK_LAG_BUCKETS_S = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+
+#: Fields of the per-minute figures behind the dashboard's "last hour" (store/stats.py reads them).
+MINUTE_REVOCATIONS = "revocations"
+MINUTE_RECONCILIATIONS = "reconciliations"
+MINUTE_CORRECTIONS = "corrections"
+MINUTE_CALLBACK_LAG = "callback_lag"
 
 CALLBACKS_RECEIVED = Counter(
     "cmdkeeper_callbacks_received_total",
@@ -103,8 +105,8 @@ TOKEN_RENEWALS = Counter(
 _APPLIED_BY_SCRIPT = ("created", "moved")
 
 
-def count_applied(event, outcome: str, *, was_stale: bool) -> None:
-    """An event went through the store's state machine (store.CommandStore.apply_event)."""
+def count_applied(event, outcome: str, was_stale: bool) -> None:
+    """An event went through the store's state machine (store.CommandStore's `on_applied`)."""
     platform, source = event.platform, event.source.value
     EVENTS_APPLIED.inc(platform=platform, source=source, outcome=outcome)
     if source == "revoke" and outcome == "moved" and event.state.value == "CANCELED":
@@ -118,26 +120,6 @@ def count_callbacks(platform: str, events: list, enqueued: list[bool], received_
         CALLBACK_EVENTS.inc(platform=platform, outcome="enqueued" if new else "duplicate")
         if new and event.at_ms != received_ms:
             CALLBACK_LAG.observe(max(0.0, (received_ms - event.at_ms) / 1000), platform=platform)
-
-
-def callback_counter(platform: str):
-    """A Flask `after_request` hook for a webhook blueprint: counts every callback request, and
-    those answered with an error by their JSON error code."""
-
-    def count(response):
-        from flask import request  # web only: workers never import Flask
-
-        if request.method == "POST":
-            CALLBACKS_RECEIVED.inc(platform=platform)
-            if response.status_code >= 400:
-                body = response.get_json(silent=True) or {}
-                error = body.get("error") if isinstance(body, dict) else None
-                code = error.get("code") if isinstance(error, dict) else None
-                CALLBACKS_REJECTED.inc(platform=platform,
-                                       reason=code if isinstance(code, str) else "other")
-        return response
-
-    return count
 
 
 def observe_revocation_lag(platform: str, mode: str, stale_at_ms: int, now_ms: int) -> None:
@@ -155,11 +137,9 @@ def count_reconcile(platform: str, outcomes: dict[str, int]) -> None:
                               kind="unknown_command")
 
 
-def count_rate_limit_wait(budget: str, priority, waited_s: float, *, acquired: bool) -> None:
-    """A caller of the shared call budget got a slot (counted only if it had to wait for it) or
-    gave up waiting (always counted)."""
-    if acquired and not waited_s:
-        return
+def count_rate_limit_wait(budget: str, priority, waited_s: float, acquired: bool) -> None:
+    """A caller of the shared call budget waited for a slot and got one, or gave up waiting
+    (store.ratelimit.RateLimiter's `on_wait`)."""
     platform = budget.partition(":")[0]  # `huawei:<app id>`: the app id stays out of labels
     level = getattr(priority, "name", str(priority)).lower()
     RATE_LIMIT_WAITS.inc(platform=platform, priority=level,

@@ -1,22 +1,17 @@
 """Request ids: one per web request, carried into every job it enqueues, on every log line.
 
 The id of the work in hand lives in a context variable. The web sets it per request (from a sane
-incoming `X-Request-ID`, else a fresh one) and returns it in the `X-Request-ID` response header;
-the worker sets it per job from the message (workers/broker.py); the clock sets one per sweep.
-`RequestIdFilter` puts it on each log record, so every line of that work can be found.
+incoming `X-Request-ID`, else a fresh one: web/request_ids.py); the worker sets it per job from
+the message (workers/broker.py); the clock sets one per sweep. `RequestIdFilter` puts it on each
+log record, so every line of that work can be found.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from uuid import uuid4
-
-#: The HTTP header, in and out (Heroku's router sets it too, under the same rules).
-HEADER = "X-Request-ID"
-_ENVIRON_KEY = "HTTP_X_REQUEST_ID"
 
 #: An incoming id is kept only if it is 1-200 of these characters (Heroku's router keeps ids of
 #: letters, digits, `+ = / -`; `_ . :` are common in tracing ids). Anything else — a newline, a
@@ -34,6 +29,15 @@ def current() -> str | None:
 def set_current(request_id: str | None) -> None:
     """Make `request_id` the id of what this thread (context) does from now on."""
     _current.set(request_id)
+
+
+def bind(request_id: str) -> Token:
+    """Make `request_id` current until `reset(token)` (a web request's whole lifetime)."""
+    return _current.set(request_id)
+
+
+def reset(token: Token) -> None:
+    _current.reset(token)
 
 
 def new() -> str:
@@ -54,35 +58,3 @@ class RequestIdFilter(logging.Filter):
         if getattr(record, "request_id", None) is None:
             record.request_id = _current.get()
         return True
-
-
-WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
-
-
-class RequestIdMiddleware:
-    """WSGI middleware: each request runs with its id set, and answers with it in a header.
-
-    Below Flask, so that every answer carries it: errors, 404s and 413s included.
-    """
-
-    def __init__(self, app: WsgiApp) -> None:
-        self.app = app
-
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        request_id = accept(environ.get(_ENVIRON_KEY))
-        token = _current.set(request_id)
-
-        def start_with_id(status, headers, exc_info=None):
-            headers.append((HEADER, request_id))
-            return start_response(status, headers, exc_info)
-
-        try:
-            return self.app(environ, start_with_id)
-        finally:
-            # gunicorn's threads serve request after request: the id must not outlive its own
-            _current.reset(token)
-
-
-def install(app) -> None:
-    """Give every request of this Flask app a request id (see `RequestIdMiddleware`)."""
-    app.wsgi_app = RequestIdMiddleware(app.wsgi_app)

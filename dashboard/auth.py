@@ -10,7 +10,7 @@ import hmac
 
 from flask import Request
 
-from cmdkeeper.http import bearer_token, tokens_match
+from web.http import bearer_token, tokens_match
 
 COOKIE = "cmdkeeper_session"
 #: A login lasts this long (seconds); the expiry is inside the signed value, not only the

@@ -13,7 +13,6 @@ import logging
 import redis
 from flask import (
     Blueprint,
-    current_app,
     make_response,
     redirect,
     render_template,
@@ -28,6 +27,7 @@ from store.attention import read_attention
 from store.device_view import read_device
 from store.model import PLATFORMS, State
 from store.stats import read_fleet_stats
+from web.services import services
 
 log = logging.getLogger("cmdkeeper.dashboard")
 
@@ -45,12 +45,8 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-s
                            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
-def _services():
-    return current_app.extensions["cmdkeeper"]
-
-
 def _render(template: str, status: int = 200, **context):
-    now = _services().clock()
+    now = services().clock()
     return make_response(render_template(
         template, now=now, platforms=PLATFORMS,
         at=lambda ms: wall_near(ms, now) if ms else "—",
@@ -63,8 +59,8 @@ def _render(template: str, status: int = 200, **context):
 def require_sign_in():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    services = _services()
-    if auth.is_signed_in(request, services.config.api_token, services.clock()):
+    svc = services()
+    if auth.is_signed_in(request, svc.config.api_token, svc.clock()):
         return None
     return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
 
@@ -91,8 +87,8 @@ def storage_down(e: redis.RedisError):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    services = _services()
-    config, now = services.config, services.clock()
+    svc = services()
+    config, now = svc.config, svc.clock()
     target = auth.safe_next(request.values.get("next"))
     if request.method == "GET":
         if auth.is_signed_in(request, config.api_token, now):
@@ -122,13 +118,13 @@ def _is_https() -> bool:
 
 @bp.route("/")
 def fleet():
-    services = _services()
-    now = services.clock()
-    client = services.store.client
+    svc = services()
+    now = svc.clock()
+    client = svc.store.client
     # (no flush of this process's counting first, unlike /metrics: its flusher adds it within
     # METRICS_FLUSH_S, and the page stays at two round trips)
     stats = read_fleet_stats(client, now)
-    overdue_ms = OVERDUE_SWEEPS * services.config.sweep_interval_s * 1000
+    overdue_ms = OVERDUE_SWEEPS * svc.config.sweep_interval_s * 1000
     attention = read_attention(client, now, limit=ATTENTION_LIMIT, overdue_ms=overdue_ms)
     totals = {p: sum(stats.by_state.get(p, {}).values()) for p in PLATFORMS}
     return _render("fleet.html", stats=stats, states=STATES, totals=totals,
@@ -148,14 +144,14 @@ def find_device():
 def device(platform: str, device_id: str):
     if platform not in PLATFORMS:
         return _render("not_found.html", 404, message=f"There is no platform called {platform!r}.")
-    services = _services()
-    now = services.clock()
-    view = read_device(services.store, platform, device_id, limit=DEVICE_COMMANDS_LIMIT)
+    svc = services()
+    now = svc.clock()
+    view = read_device(svc.store, platform, device_id, limit=DEVICE_COMMANDS_LIMIT)
     if not view.commands:
         return _render("not_found.html", 404, platform=platform, device_id=device_id,
                        message=f"cmdkeeper holds no command for {platform} device "
                                f"{device_id!r}.")
-    rows = [{"record": c, "why": why_stuck(c, view, services.config, now)}
+    rows = [{"record": c, "why": why_stuck(c, view, svc.config, now)}
             for c in view.commands]
     return _render("device.html", platform=platform, device_id=device_id, rows=rows,
                    view=view, open_states=OPEN_STATES,

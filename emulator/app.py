@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 
-from cmdkeeper.http import install_error_handlers
 from emulator import control, huawei, onenet
 from emulator.settings import Settings, from_env
 from emulator.world import Emulator
+from web.http import install_error_handlers
 
 #: Blueprints whose calls are platform API calls (logged, rate-limited).
 PLATFORM_BLUEPRINTS = ("huawei", "onenet")

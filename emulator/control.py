@@ -10,11 +10,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from cmdkeeper.http import ApiError
 from emulator.devices import Device, DeviceError
 from emulator.faults import FaultsError
 from emulator.push import PushConfigError, PushTarget, verify_url
 from emulator.world import Emulator
+from web.http import ApiError
 
 bp = Blueprint("control", __name__, url_prefix="/_emulator")
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from cmdkeeper.procs import ROOT, free_port, python_env, wait_until
+from dev.procs import ROOT, free_port, python_env, wait_until
 from emulator.client import EmulatorClient
 
 #: The emulated start time of test instances unless told otherwise: 2024-01-01T00:00:00Z.

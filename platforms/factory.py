@@ -7,6 +7,7 @@ import requests
 
 from cmdkeeper.clock import Clock
 from cmdkeeper.config import Config
+from cmdkeeper.metric_names import count_rate_limit_wait
 from platforms.gateway import Gateway
 from platforms.huawei import HuaweiClient
 from platforms.huawei_gateway import HuaweiGateway
@@ -25,7 +26,8 @@ def huawei_gateway(config: Config, client: redis.Redis, clock: Clock,
                    session: requests.Session | None = None) -> HuaweiGateway:
     config.require("huawei_base_url", "huawei_app_id", "huawei_secret")
     name = f"huawei:{config.huawei_app_id}"
-    limiter = RateLimiter(client, name, config.huawei_rate_per_min, window_ms=_window_ms(config))
+    limiter = RateLimiter(client, name, config.huawei_rate_per_min, window_ms=_window_ms(config),
+                          on_wait=count_rate_limit_wait)
     huawei = HuaweiClient(
         session or requests.Session(), config.huawei_base_url, config.huawei_app_id,
         config.huawei_secret, limiter=limiter,
@@ -37,7 +39,7 @@ def onenet_gateway(config: Config, client: redis.Redis, clock: Clock,
                    session: requests.Session | None = None) -> OneNetGateway:
     config.require("onenet_base_url", "onenet_api_key")
     limiter = RateLimiter(client, "onenet", config.onenet_rate_per_min,
-                          window_ms=_window_ms(config))
+                          window_ms=_window_ms(config), on_wait=count_rate_limit_wait)
     onenet = OneNetClient(session or requests.Session(), config.onenet_base_url,
                           config.onenet_api_key, limiter=limiter)
     return OneNetGateway(onenet, clock)

@@ -17,6 +17,7 @@ from typing import Any
 import requests
 
 from platforms import transport
+from platforms.budget import take_slot
 from platforms.errors import (
     PermanentError,
     PlatformError,
@@ -241,7 +242,7 @@ class HuaweiClient:
     @metered(PLATFORM)
     def _send(self, method: str, path: str, priority: Priority, *, token: str | None,
               **kwargs: Any) -> dict:
-        self.limiter.acquire(priority)
+        take_slot(self.limiter, PLATFORM, priority)
         headers = {"app_key": self.app_id}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"

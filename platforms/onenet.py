@@ -13,6 +13,7 @@ from typing import Any
 import requests
 
 from platforms import transport
+from platforms.budget import take_slot
 from platforms.errors import (
     PermanentError,
     PlatformError,
@@ -167,7 +168,7 @@ class OneNetClient:
 
     @metered(PLATFORM)
     def _call(self, method: str, path: str, priority: Priority, **kwargs: Any) -> Any:
-        self.limiter.acquire(priority)
+        take_slot(self.limiter, PLATFORM, priority)
         response = transport.request(self.session, PLATFORM, method, self.base_url + path, path,
                                      headers={"api-key": self._api_key}, timeout=self.timeout,
                                      **kwargs)

@@ -7,12 +7,12 @@ times in epoch ms, which the API turns into ISO strings.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
-from cmdkeeper.metric_names import count_applied
 from store import keys
 from store.locks import DeviceLocks
 from store.model import Event, Source, State, decode_timeline, encode_timeline_entry
@@ -59,11 +59,18 @@ class DeviceState:
     pending: dict[str, int]
 
 
-class CommandStore:
-    """Reads and writes command state; takes an explicit Redis client (decode_responses=True)."""
+#: Told of each event applied: (the event, its outcome, whether a stale PENDING command moved).
+OnApplied = Callable[[Event, str, bool], None]
 
-    def __init__(self, client: redis.Redis, *, reconcile_after_s: int = 900) -> None:
+
+class CommandStore:
+    """Reads and writes command state; takes an explicit Redis client (decode_responses=True).
+    `on_applied` hears of every event applied (the processes count metrics with it)."""
+
+    def __init__(self, client: redis.Redis, *, reconcile_after_s: int = 900,
+                 on_applied: OnApplied | None = None) -> None:
         self.client = client
+        self.on_applied = on_applied
         self.reconcile_after_ms = reconcile_after_s * 1000
         self.scripts = Scripts(client)
         self.locks = DeviceLocks(client)
@@ -112,7 +119,8 @@ class CommandStore:
         if pipe is not None:
             return None
         outcome, state = result[0], result[1]
-        count_applied(event, outcome, was_stale=result[2:] == [1])
+        if self.on_applied is not None:
+            self.on_applied(event, outcome, result[2:] == [1])
         return outcome, State(state)
 
     def create_command(self, new: NewCommand, *, supersede: bool = False,

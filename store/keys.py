@@ -124,17 +124,22 @@ def metric_minute(minute: int) -> str:
     return f"{PREFIX}:metrics:minute:{minute}"
 
 
-#: dramatiq's key namespace (workers/broker.py NAMESPACE) and the queues cmdkeeper's actors use
-#: (workers/actors.py); tests/metrics/test_keys.py keeps them in step.
+#: dramatiq's key namespace in Redis (its default) and the queues cmdkeeper's actors use, named
+#: here only: workers/broker.py and workers/actors.py take them from here, and the webhook's
+#: ingest script and the queue gauges address dramatiq's own keys with them.
 DRAMATIQ_NAMESPACE = "dramatiq"
-WORK_QUEUES = ("cmdkeeper", "cmdkeeper-revoke")
+#: The queue of every actor but the revoking ones.
+WORK_QUEUE = "cmdkeeper"
+#: The revoking actors' own queue (workers/actors.py says why).
+REVOKE_QUEUE = "cmdkeeper-revoke"
+WORK_QUEUES = (WORK_QUEUE, REVOKE_QUEUE)
 
 
 def work_queue_keys(queue_name: str) -> tuple[str, str, str]:
     """dramatiq's own keys of one queue: the list of ready message ids, the list of delayed ones
     (`.DQ`) and the sorted set of dead-lettered ones (`.XQ`)."""
-    ready = f"{DRAMATIQ_NAMESPACE}:{queue_name}"
-    return ready, f"{ready}.DQ", f"{ready}.XQ"
+    ready = dramatiq_queue(DRAMATIQ_NAMESPACE, queue_name)
+    return ready, f"{ready}.DQ", dramatiq_dead_letters(DRAMATIQ_NAMESPACE, queue_name)
 
 
 def dramatiq_queue(namespace: str, queue_name: str) -> str:

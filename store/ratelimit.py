@@ -35,8 +35,6 @@ from enum import IntEnum
 import redis
 
 from cmdkeeper.clock import Clock, system_clock
-from cmdkeeper.metric_names import count_rate_limit_wait
-from platforms.errors import RateLimitTimeout
 from store import keys
 
 #: The platforms count calls per rolling minute.
@@ -120,6 +118,19 @@ return learned
 """
 
 
+class NoCallSlot(Exception):
+    """Raised by `acquire` when no slot of the budget freed up before the caller's deadline
+    (the platform clients turn it into their retryable `RateLimitTimeout`)."""
+
+    def __init__(self, name: str, waited_s: float) -> None:
+        super().__init__(f"no call budget within {waited_s:.1f}s")
+        self.name, self.waited_s = name, waited_s
+
+
+#: Told of each wait for a slot: (budget name, priority, seconds waited, whether it got one).
+OnWait = Callable[[str, "Priority", float, bool], None]
+
+
 class Priority(IntEnum):
     REVOKE = 0
     #: An operator's request: a manual reconcile, a login.
@@ -144,7 +155,7 @@ class RateLimiter:
     def __init__(self, client: redis.Redis, name: str, per_minute: int, *,
                  clock: Clock = system_clock, sleep: Callable[[float], None] = time.sleep,
                  reserve: int | None = None, window_ms: int = WINDOW_MS,
-                 pace_parts: int = PACE_PARTS) -> None:
+                 pace_parts: int = PACE_PARTS, on_wait: OnWait | None = None) -> None:
         self.key = keys.rate_window(name)
         self.learned_key = keys.rate_learned_limit(name)
         self.waiting_key = keys.rate_revoke_waiting(name)
@@ -159,6 +170,7 @@ class RateLimiter:
         self._seq = 0
         self.window_ms = window_ms
         self.pace_parts = pace_parts
+        self.on_wait = on_wait
 
     def _reserve(self, priority: Priority) -> int:
         """Slots this priority must leave free for more urgent work."""
@@ -189,16 +201,19 @@ class RateLimiter:
     def acquire(self, priority: Priority = Priority.BACKGROUND, *,
                 max_wait_s: float | None = None) -> None:
         """Take a slot, waiting up to `max_wait_s` (by default, as long as the priority may
-        hold a thread: see MAX_WAIT_S); RateLimitTimeout when none frees up."""
+        hold a thread: see MAX_WAIT_S); NoCallSlot when none frees up. `on_wait` hears of
+        every wait (a slot taken at once is not a wait; giving up always is)."""
         max_wait_s = MAX_WAIT_S[priority] if max_wait_s is None else max_wait_s
         waited = 0.0
         while True:
             wait = self.try_acquire(priority)
             if wait == 0:
-                count_rate_limit_wait(self.name, priority, waited, acquired=True)
+                if waited and self.on_wait is not None:
+                    self.on_wait(self.name, priority, waited, True)
                 return
             if waited + wait > max_wait_s:
-                count_rate_limit_wait(self.name, priority, waited, acquired=False)
-                raise RateLimitTimeout(self.name, waited)
+                if self.on_wait is not None:
+                    self.on_wait(self.name, priority, waited, False)
+                raise NoCallSlot(self.name, waited)
             self.sleep(wait)
             waited += wait

@@ -21,20 +21,19 @@ from dataclasses import dataclass, field
 
 import redis
 
+from cmdkeeper.metric_names import (
+    CALLBACK_LAG_BUCKETS_S,
+    MINUTE_CALLBACK_LAG,
+    MINUTE_CORRECTIONS,
+    MINUTE_RECONCILIATIONS,
+    MINUTE_REVOCATIONS,
+)
+from cmdkeeper.metrics import parse_field
 from store import keys
-from store.counters import parse_field
 from store.model import PLATFORMS, State
 
 #: Upper bounds (seconds) of the pending-age histogram's buckets (+Inf is added).
 PENDING_AGE_BUCKETS_S = (60, 300, 900, 1800, 3600, 7200, 21600, 86400, 259200, 604800)
-#: Upper bounds (seconds) of the callback-lag histogram's buckets (+Inf is added).
-CALLBACK_LAG_BUCKETS_S = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
-
-#: Fields of the per-minute hashes (keys.metric_minute) behind the "last hour" figures.
-MINUTE_REVOCATIONS = "revocations"
-MINUTE_RECONCILIATIONS = "reconciliations"
-MINUTE_CORRECTIONS = "corrections"
-MINUTE_CALLBACK_LAG = "callback_lag"
 
 #: Field of the states hash summing the creation times (epoch s) of the PENDING commands.
 PENDING_CREATED_SUM = "pending_created_s"

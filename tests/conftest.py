@@ -15,7 +15,8 @@ import redis
 
 from cmdkeeper.clock import ManualClock
 from cmdkeeper.config import Config
-from cmdkeeper.procs import start_redis
+from cmdkeeper.metric_names import count_applied
+from dev.procs import start_redis
 from store import connection
 from store.commands import CommandStore
 
@@ -58,7 +59,8 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def store(redis_client: redis.Redis, config: Config) -> CommandStore:
-    return CommandStore(redis_client, reconcile_after_s=config.reconcile_after_s)
+    return CommandStore(redis_client, reconcile_after_s=config.reconcile_after_s,
+                        on_applied=count_applied)
 
 
 @pytest.fixture

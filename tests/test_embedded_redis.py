@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from cmdkeeper import embedded_redis
+from dev import embedded_redis
 
 
 def test_started_once_shared_and_persistent(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from cmdkeeper.procs import ROOT
+from dev.procs import ROOT
 
 
 def test_ruff_finds_nothing():

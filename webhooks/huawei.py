@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
-from cmdkeeper.http import ApiError, read_json_object, tokens_match
-from cmdkeeper.metric_names import callback_counter, count_callbacks
+from cmdkeeper.metric_names import count_callbacks
 from platforms.formats import huawei_to_ms
 from platforms.statuses import HUAWEI
 from store.model import Event, Source
-from webhooks.sink import check_id
+from web.callback_metrics import callback_counter
+from web.http import ApiError, read_json_object, tokens_match
+from web.ids import check_id
+from web.services import services
 
 bp = Blueprint("webhook_huawei", __name__)
 bp.after_request(callback_counter("huawei"))
@@ -26,12 +28,12 @@ V5_RESOURCE = "device.command.status"
 
 @bp.post("/webhooks/huawei/<token>")
 def receive(token: str):
-    services = current_app.extensions["cmdkeeper"]
-    if not tokens_match(token, services.config.webhook_token):
+    svc = services()
+    if not tokens_match(token, svc.config.webhook_token):
         raise ApiError(404, "not_found", "no such webhook")
-    now = services.clock()
+    now = svc.clock()
     event = parse(read_json_object(request), received_ms=now)
-    enqueued = services.sink.submit([event])[0]
+    enqueued = svc.sink.submit([event])[0]
     count_callbacks("huawei", [event], [enqueued], now)
     return {"status": "accepted" if enqueued else "duplicate"}, 200
 

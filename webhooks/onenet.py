@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
-from cmdkeeper.http import ApiError, read_json_object
-from cmdkeeper.metric_names import callback_counter, count_callbacks
+from cmdkeeper.metric_names import count_callbacks
 from platforms import onenet_push
 from platforms.statuses import ONENET_CONFIRM_NAMES, ONENET_SEND, onenet_state
 from store.model import CURRENT_ATTEMPT, Event, Source
-from webhooks.sink import check_id
+from web.callback_metrics import callback_counter
+from web.http import ApiError, read_json_object
+from web.ids import check_id
+from web.services import services
 
 bp = Blueprint("webhook_onenet", __name__)
 bp.after_request(callback_counter("onenet"))
@@ -37,7 +39,7 @@ MAX_EPOCH_MS = 253_402_300_799_999
 
 
 def _token() -> str:
-    token = current_app.extensions["cmdkeeper"].config.onenet_push_token
+    token = services().config.onenet_push_token
     if not token:
         raise ApiError(404, "not_configured", "OneNET push is not configured")
     return token
@@ -57,7 +59,7 @@ def verify_url():
 
 @bp.post("/webhooks/onenet")
 def receive():
-    services = current_app.extensions["cmdkeeper"]
+    svc = services()
     token = _token()
     body = read_json_object(request)
     nonce, signature = body.get("nonce"), body.get("msg_signature")
@@ -75,11 +77,11 @@ def receive():
         raise ApiError(400, "missing_field", "a push carries msg or enc_msg")
     if not onenet_push.verify(token, nonce, signed, signature):
         raise ApiError(401, "bad_signature", "msg_signature does not match")
-    messages = _messages(body, signed, services.config.onenet_aes_key)
+    messages = _messages(body, signed, svc.config.onenet_aes_key)
 
-    now = services.clock()
+    now = svc.clock()
     events, awake = parse(messages, received_ms=now)
-    flags = services.sink.submit(events, sorted(awake), now + AWAKE_RECONCILE_DELAY_MS)
+    flags = svc.sink.submit(events, sorted(awake), now + AWAKE_RECONCILE_DELAY_MS)
     count_callbacks("onenet", events, flags, now)
     return {"accepted": sum(flags), "duplicates": len(flags) - sum(flags),
             "awake": len(awake)}, 200

@@ -9,30 +9,29 @@ way is applied twice, which changes nothing (applying is idempotent).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
+import redis
 from werkzeug.exceptions import ServiceUnavailable
 
-from cmdkeeper.http import ApiError
+from cmdkeeper.config import Config
 from store import keys
 from store.ingest import IngestStore, Pending
 from store.model import Event
+from workers import broker, messages
 from workers.broker import EnqueueFailed
 
 #: Retry-After of a 503 answered because the job queue did not take an event (seconds).
 QUEUE_AWAY_RETRY_AFTER_S = 5
 
-#: Device and command ids we accept: the platforms' ids are UUIDs, hex, IMEIs and
-#: `product_node` pairs; braces, spaces and control characters would corrupt key names or logs.
-ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,127}")
-
-
-def check_id(value: object, name: str) -> str:
-    """The id as a string, or a 400 naming the field."""
-    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
-        raise ApiError(400, "bad_field", f"{name} must be an id of 1-128 letters, digits or _.:@-")
-    return value
+def build_sink(config: Config, client: redis.Redis) -> EventSink | PublishingSink:
+    """The sink for the configured broker (call after `broker.configure(config)`): the Redis
+    broker's one-round-trip `EventSink`, or RabbitMQ's `PublishingSink`."""
+    ingest = IngestStore(client, namespace=broker.NAMESPACE,
+                         queue_name=messages.apply_event_queue(), dedupe_ttl_s=config.dedupe_ttl_s)
+    if broker.uses_rabbitmq():
+        return PublishingSink(ingest, messages.publish_apply_event)
+    return EventSink(ingest, messages.encode_apply_event)
 
 
 class EventSink:

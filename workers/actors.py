@@ -10,6 +10,7 @@ import logging
 import dramatiq
 
 from platforms.errors import PermanentError, RateLimitTimeout
+from store import keys
 from store.ratelimit import Priority
 from workers import broker, events, reconcile, revoke, runtime
 
@@ -18,11 +19,11 @@ broker.current()  # bind the actors below to cmdkeeper's broker, never dramatiq'
 log = logging.getLogger(__name__)
 
 #: Queue of every cmdkeeper actor but the revoking ones.
-QUEUE = "cmdkeeper"
+QUEUE = keys.WORK_QUEUE
 #: Revocations have a queue of their own: a worker orders by priority only the few messages it
 #: has fetched, so a revocation queued behind hundreds of reconciles would wait its turn. This
 #: queue is short, and each worker fetches from both.
-REVOKE_QUEUE = "cmdkeeper-revoke"
+REVOKE_QUEUE = keys.REVOKE_QUEUE
 
 #: A malformed message will never apply: fail it at once instead of retrying.
 MALFORMED = (KeyError, ValueError, TypeError)

@@ -31,10 +31,11 @@ from redis.retry import Retry
 
 from cmdkeeper import request_ids
 from cmdkeeper.config import BROKER_SCHEMES, Config, ConfigError
+from store import keys
 from store.connection import resolve_url
 
-#: dramatiq's key namespace in Redis (its default).
-NAMESPACE = "dramatiq"
+#: dramatiq's key namespace in Redis (its default; store/keys.py names it).
+NAMESPACE = keys.DRAMATIQ_NAMESPACE
 #: A worker silent this long is dead and its unacknowledged messages go back on the queue.
 #: dramatiq's default is 60 s. A live worker beats on every Redis command its consumers send,
 #: and an idle consumer polls ten times a second, so a few seconds of silence means it is gone;

@@ -30,10 +30,10 @@ from cmdkeeper import request_ids
 from cmdkeeper.clock import Clock, system_clock
 from cmdkeeper.config import Config
 from cmdkeeper.logs import setup_logging
-from cmdkeeper.metrics import start_flusher
 from store import connection, keys
 from store.due import claim_due
 from store.locks import OwnedLock
+from store.metrics_flush import start_flusher
 from store.scripts import Scripts
 from workers import broker
 
@@ -177,6 +177,8 @@ def sweep(client: redis.Redis, scripts: Scripts, leadership: Leadership, clock: 
 
 
 def run(config: Config, stop: threading.Event) -> None:
+    if hint := connection.unreachable_hint(config):
+        log.warning(hint)
     broker.configure(config)
     client = connection.client(connection.resolve_url(config))
     start_flusher(client, config.metrics_flush_s)

@@ -6,13 +6,14 @@ log lines go to dramatiq's main process, which writes them out as they are; its 
 (booting, signals) keep dramatiq's text format.
 """
 
+import logging
 import signal
 import time
 
 from cmdkeeper.config import Config
 from cmdkeeper.logs import setup_logging
-from cmdkeeper.metrics import start_flusher
 from store import connection
+from store.metrics_flush import start_flusher
 from workers import broker
 
 #: Heroku (and honcho) send SIGTERM to every process of a dyno, and dramatiq's main process
@@ -39,6 +40,8 @@ def _one_stop_per_sigterm_burst() -> None:
 
 _config = Config.from_env()
 setup_logging(_config, role="worker")
+if _hint := connection.unreachable_hint(_config):
+    logging.getLogger("cmdkeeper").warning(_hint)
 _one_stop_per_sigterm_burst()
 broker.configure(_config)
 start_flusher(connection.client(connection.resolve_url(_config)), _config.metrics_flush_s)

@@ -84,7 +84,7 @@ def test_healthz_answers_when_redis_does(client):
 
 def test_healthz_is_503_when_redis_is_gone(config, clock):
     from app import create_app
-    from cmdkeeper.procs import free_port
+    from dev.procs import free_port
 
     dead = f"redis://127.0.0.1:{free_port()}/0"
     app = create_app(config.with_(redis_url=dead), clock=clock)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from cmdkeeper.cli.main import cli
-from cmdkeeper.cli.session import Session
+from cli.main import cli
+from cli.session import Session
 from cmdkeeper.clock import system_clock
 from cmdkeeper.config import Config
 from emulator.testing import RunningEmulator

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from cmdkeeper.procs import ROOT, python_env
+from dev.procs import ROOT, python_env
 
 
 def test_python_m_cmdkeeper_answers_with_the_clis_exit_codes(redis_url, redis_client):

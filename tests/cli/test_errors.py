@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cmdkeeper.procs import free_port
+from dev.procs import free_port
 from store.commands import NewCommand
 from tests.cli.conftest import now_ms
 

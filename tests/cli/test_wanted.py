@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cmdkeeper.cli.wanted import Decision, still_wanted
+from cli.wanted import Decision, still_wanted
 from store.commands import NewCommand
 from store.model import Event, Source, State
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 from selenium.webdriver.common.by import By
 
-from cmdkeeper.procs import wait_until
+from dev.procs import wait_until
 from tests.conftest import API_TOKEN
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "bench" / "results"

@@ -11,10 +11,11 @@ import pytest
 from markupsafe import escape
 
 from cmdkeeper.clock import ManualClock
-from cmdkeeper.metrics import RECORDER, flush_now
-from cmdkeeper.procs import start_redis
+from cmdkeeper.metrics import RECORDER
 from dashboard.auth import COOKIE, session_value
+from dev.procs import start_redis
 from store.commands import NewCommand
+from store.metrics_flush import flush_now
 from store.model import Event, Source, State
 from tests.conftest import API_TOKEN
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from cmdkeeper.procs import Managed, free_port, start_gunicorn, start_python, start_worker
+from dev.procs import Managed, free_port, start_gunicorn, start_python, start_worker
 from emulator.testing import RunningEmulator, start_emulator
 from tests.conftest import API_TOKEN, WEBHOOK_TOKEN
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from cmdkeeper.procs import start_gunicorn, start_worker, wait_until
+from dev.procs import start_gunicorn, start_worker, wait_until
 from tests import callback_burst
 from tests.conftest import API_TOKEN, WEBHOOK_TOKEN
 

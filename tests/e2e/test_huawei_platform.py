@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import requests
 
-from cmdkeeper.procs import wait_until
+from dev.procs import wait_until
 from platforms.statuses import HUAWEI
 from store import keys
 from store.commands import NewCommand

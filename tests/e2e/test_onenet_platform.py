@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cmdkeeper.procs import wait_until
+from dev.procs import wait_until
 from platforms.statuses import onenet_state
 from store.model import State
 from tests.e2e.conftest import ONENET_PUSH_TOKEN

@@ -14,7 +14,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Retries
 
 from cmdkeeper import request_ids
-from cmdkeeper.procs import wait_until
+from dev.procs import wait_until
 from workers.broker import REQUEST_ID_OPTION, CarryRequestId
 
 

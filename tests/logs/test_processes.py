@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from cmdkeeper.procs import start_gunicorn, start_worker, wait_until
+from dev.procs import start_gunicorn, start_worker, wait_until
 from tests.conftest import API_TOKEN, WEBHOOK_TOKEN
 
 #: dramatiq's main process writes its own few lines (booting, signals) in its own format.

@@ -13,11 +13,12 @@ import textwrap
 import pytest
 import redis
 
-from cmdkeeper.metrics import Counter, Flusher, Histogram, Recorder
-from cmdkeeper.procs import wait_until
+from cmdkeeper.metric_names import CALLBACK_LAG_BUCKETS_S
+from cmdkeeper.metrics import Counter, Histogram, Recorder, field
+from dev.procs import wait_until
 from store import connection, keys
-from store.counters import field
-from store.stats import CALLBACK_LAG_BUCKETS_S, quantile, read_fleet_stats, read_snapshot
+from store.metrics_flush import Flusher
+from store.stats import quantile, read_fleet_stats, read_snapshot
 
 RECONCILED = field("cmdkeeper_reconciliations_total", (("platform", "huawei"),))
 
@@ -28,7 +29,7 @@ def run_counting_process(redis_url: str, body: str) -> subprocess.Popen:
     script = textwrap.dedent("""
         import sys
         from cmdkeeper import metric_names as N
-        from cmdkeeper.metrics import start_flusher
+        from store.metrics_flush import start_flusher
         from store import connection
         client = connection.client(sys.argv[1])
         """) + textwrap.dedent(body)

@@ -9,8 +9,10 @@ import pytest
 from cmdkeeper import metrics
 from cmdkeeper.clock import ManualClock, system_clock
 from cmdkeeper.config import Config
+from cmdkeeper.metric_names import count_rate_limit_wait
+from cmdkeeper.metrics import field
 from platforms.factory import huawei_gateway
-from store.counters import field
+from store.metrics_flush import flush_now
 from store.ratelimit import Priority, RateLimiter
 from store.stats import read_fleet_stats
 from tests.e2e.conftest import emu, emulator  # noqa: F401  (the emulator fixtures)
@@ -148,7 +150,7 @@ def test_the_fleet_summary_after_revoking_and_reconciling(store, platform_config
 
     revoke_fully(store, gateway, emu, "dev-4")
     reconcile.reconcile_device(store, gateway, "dev-5", system_clock)
-    metrics.flush_now(redis_client)
+    flush_now(redis_client)
 
     stats = read_fleet_stats(redis_client, system_clock())
     assert stats.by_state["huawei"]["CANCELED"] == 1
@@ -164,7 +166,8 @@ def test_rate_limiter_waits_are_counted_with_their_seconds(redis_client):
     def sleep(seconds: float) -> None:
         clock.advance(seconds)
 
-    limiter = RateLimiter(redis_client, "huawei:demo-app", 1, clock=clock, sleep=sleep, reserve=0)
+    limiter = RateLimiter(redis_client, "huawei:demo-app", 1, clock=clock, sleep=sleep, reserve=0,
+                          on_wait=count_rate_limit_wait)
     limiter.acquire(Priority.REVOKE)  # the one slot: no wait
     limiter.acquire(Priority.REVOKE, max_wait_s=120)  # waits for the window to move on
     with pytest.raises(Exception, match="no call budget"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from cmdkeeper.procs import wait_until
+from dev.procs import wait_until
 from tests.conftest import WEBHOOK_TOKEN
 from tests.e2e.conftest import emu, emulator, stack  # noqa: F401  (real-process fixtures)
 from tests.metrics.conftest import parse, value

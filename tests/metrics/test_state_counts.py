@@ -5,9 +5,9 @@ counts them once."""
 from __future__ import annotations
 
 from cmdkeeper import metrics
+from cmdkeeper.metrics import field
 from store import keys
 from store.commands import NewCommand
-from store.counters import field
 from store.model import Event, Source, State
 from store.stats import read_fleet_stats, read_snapshot
 from store.stats_backfill import count_existing

@@ -22,7 +22,7 @@ import pika
 import pika.exceptions
 import pytest
 
-from cmdkeeper.procs import free_port
+from dev.procs import free_port
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from cmdkeeper.procs import start_gunicorn, start_worker, wait_until
+from dev.procs import start_gunicorn, start_worker, wait_until
 from store import keys
 from tests import callback_burst
 from tests.conftest import API_TOKEN, WEBHOOK_TOKEN

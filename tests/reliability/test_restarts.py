@@ -13,8 +13,8 @@ import pytest
 import redis
 import requests
 
-from cmdkeeper.embedded_redis import COMPACT_HASHES
-from cmdkeeper.procs import (
+from dev.embedded_redis import COMPACT_HASHES
+from dev.procs import (
     Managed,
     ProcessError,
     free_port,

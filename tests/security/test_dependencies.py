@@ -19,7 +19,7 @@ import sys
 import pytest
 import requests
 
-from cmdkeeper.procs import ROOT
+from dev.procs import ROOT
 
 REQUIREMENTS = ["requirements.txt", "requirements-dev.txt"]  # every pin is exact: --no-deps
 

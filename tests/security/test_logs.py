@@ -17,7 +17,7 @@ import socket
 import time
 from pathlib import Path
 
-from cmdkeeper.procs import wait_until
+from dev.procs import wait_until
 from store import keys
 from tests.conftest import API_TOKEN, WEBHOOK_TOKEN
 from tests.e2e.conftest import ONENET_PUSH_TOKEN

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cmdkeeper.http import tokens_match
+from web.http import tokens_match
 
 TOKEN = "s3cret-Token_42"
 #: Any code point at all, lone surrogates included (what a JSON escape or a test client makes).

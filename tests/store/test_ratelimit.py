@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from platforms.errors import RateLimitTimeout
-from store.ratelimit import WINDOW_MS, Priority, RateLimiter
+from store.ratelimit import WINDOW_MS, NoCallSlot, Priority, RateLimiter
 
 
 def limiter(redis_client, clock, per_minute=10, pace_parts=1, **kw):
@@ -48,7 +47,7 @@ def test_acquire_waits_for_the_oldest_slot_to_free(redis_client, clock):
 def test_acquire_gives_up_at_its_deadline(redis_client, clock):
     rl = limiter(redis_client, clock, per_minute=1, reserve=0)
     rl.acquire()
-    with pytest.raises(RateLimitTimeout):
+    with pytest.raises(NoCallSlot):
         rl.acquire(max_wait_s=5)
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import click
 
-from cmdkeeper.cli.errors import EXIT_FAILED, CliError
-from cmdkeeper.cli.list_commands import require_device
-from cmdkeeper.cli.session import Session
+from cli.errors import EXIT_FAILED, CliError
+from cli.list_commands import require_device
+from cli.session import Session
 from platforms.errors import PlatformError, RateLimitTimeout
 from store import keys
 from store.model import PLATFORMS

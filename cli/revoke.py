@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 import click
 
-from cmdkeeper.cli.errors import EXIT_FAILED, CliError
-from cmdkeeper.cli.list_commands import require_device
-from cmdkeeper.cli.session import Session
-from cmdkeeper.cli.table import when
+from cli.errors import EXIT_FAILED, CliError
+from cli.list_commands import require_device
+from cli.session import Session
+from cli.table import when
 from store.model import PLATFORMS
 from store.ratelimit import Priority
 from workers import revoke

@@ -1,6 +1,6 @@
 """`dead-letters list | replay`: jobs the workers gave up on, in dramatiq's dead-letter set.
 
-Replay re-checks each job first (cmdkeeper/cli/wanted.py): a job still wanted is enqueued again
+Replay re-checks each job first (cli/wanted.py): a job still wanted is enqueued again
 through the workers' broker, with fresh retries, and then taken out of the dead-letter set; one
 no longer wanted is taken out without running, and the reason is printed; one of an actor
 without a check stays. Enqueueing comes before removing, so a crash in between leaves a
@@ -19,10 +19,10 @@ from dramatiq import Broker, Message
 from dramatiq.common import q_name
 from dramatiq.errors import ActorNotFound, DecodeError
 
-from cmdkeeper.cli.errors import EXIT_CONFIG, EXIT_NOT_FOUND, CliError, scrub
-from cmdkeeper.cli.session import Session
-from cmdkeeper.cli.table import render, when
-from cmdkeeper.cli.wanted import Decision, Verdict, still_wanted
+from cli.errors import EXIT_CONFIG, EXIT_NOT_FOUND, CliError, scrub
+from cli.session import Session
+from cli.table import render, when
+from cli.wanted import Decision, Verdict, still_wanted
 from store.dead_letters import DeadLetter, list_dead, remove_dead
 from workers.broker import NAMESPACE
 

@@ -8,9 +8,9 @@ from typing import Any
 import click
 
 from api.serialize import record_json
-from cmdkeeper.cli.errors import EXIT_NOT_FOUND, CliError
-from cmdkeeper.cli.session import Session
-from cmdkeeper.cli.table import render, when
+from cli.errors import EXIT_NOT_FOUND, CliError
+from cli.session import Session
+from cli.table import render, when
 from store.model import PLATFORMS, State
 from store.readers import device_known
 

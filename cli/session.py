@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 import redis
 from dramatiq import Broker
 
-from cmdkeeper import embedded_redis
-from cmdkeeper.cli.errors import EXIT_CONFIG, EXIT_REDIS, CliError, describe_url
+from cli.errors import EXIT_CONFIG, EXIT_REDIS, CliError, describe_url
 from cmdkeeper.clock import Clock, system_clock
 from cmdkeeper.config import Config, ConfigError
 from platforms.factory import huawei_gateway, onenet_gateway
 from platforms.gateway import Gateway
 from store import connection
 from store.commands import CommandStore
+from workers.runtime import command_store
 
 #: The variables each platform needs, for the message when one is not configured.
 PLATFORM_VARIABLES = {
@@ -60,15 +60,9 @@ class Session:
     def redis_url(self) -> str:
         if self._url is None:
             config = self.config
-            if config.redis_url:
-                self._url = config.redis_url
-            else:
-                socket = embedded_redis.paths(config.var_dir)["socket"]
-                if not socket.exists():
-                    raise CliError(
-                        f"Redis unreachable: REDIS_URL is unset and no embedded Redis runs at "
-                        f"{socket} (start it with bin/run, or set REDIS_URL)", EXIT_REDIS)
-                self._url = embedded_redis.url_for(config.var_dir)
+            if hint := connection.unreachable_hint(config):
+                raise CliError(f"Redis unreachable: {hint}", EXIT_REDIS)
+            self._url = config.redis_url or connection.embedded_url(config.var_dir)
         return self._url
 
     @property
@@ -87,8 +81,7 @@ class Session:
     @property
     def store(self) -> CommandStore:
         if self._store is None:
-            self._store = CommandStore(self.client,
-                                       reconcile_after_s=self.config.reconcile_after_s)
+            self._store = command_store(self.client, self.config)
         return self._store
 
     def gateway(self, platform: str) -> Gateway:

@@ -13,9 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cmdkeeper import embedded_redis
 from cmdkeeper.config import Config
-from cmdkeeper.procs import ROOT
+from dev import embedded_redis
+from dev.procs import ROOT
 
 #: Settings the demo needs and a production deployment must set itself: cmdkeeper pointed at
 #: the emulator, which pushes OneNET messages back to cmdkeeper, and short policies so a stale

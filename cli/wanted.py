@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from cmdkeeper.cli.table import when
+from cli.table import when
 from store import keys
 from store.commands import CommandStore
 from store.model import CURRENT_ATTEMPT, TERMINAL_RANK, Event, State

@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
-from cmdkeeper.cli.session import Session
-from cmdkeeper.cli.table import render, when
+from cli.session import Session
+from cli.table import render, when
 from store import keys
 from store.readers import Due, count_due, members_with_deadlines, peek_due
 from workers.clock import CLAIM_LIMIT, Dispatcher, claim

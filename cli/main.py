@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 import redis
 
-from cmdkeeper.cli.dead_letters import dead_letters
-from cmdkeeper.cli.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_REDIS, CliError
-from cmdkeeper.cli.list_commands import list_commands
-from cmdkeeper.cli.reconcile import reconcile_command
-from cmdkeeper.cli.revoke import revoke_command
-from cmdkeeper.cli.session import Session
-from cmdkeeper.cli.sweep import sweep_command
+from cli.dead_letters import dead_letters
+from cli.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_REDIS, CliError
+from cli.list_commands import list_commands
+from cli.reconcile import reconcile_command
+from cli.revoke import revoke_command
+from cli.session import Session
+from cli.sweep import sweep_command
 from cmdkeeper.config import Config, ConfigError
 from cmdkeeper.logs import setup_logging
 from platforms.errors import PlatformError
