@@ -6,7 +6,7 @@ from typing import Any
 
 from cmdkeeper.clock import ms_to_iso
 
-#: Fields every record carries in the API (DESIGN.md, "A record is at least").
+#: Fields every record carries in the API (docs/architecture.md, "The command record").
 RECORD_FIELDS = (
     "platform", "command_id", "device_id", "service_id", "method", "paras", "state",
     "platform_status", "created_at", "updated_at", "expire_at", "stale_at", "replaces",

@@ -11,7 +11,7 @@ from workers.create import CreateBody
 
 #: Longest command lifetime accepted on create, in seconds (30 days).
 MAX_EXPIRE_S = 30 * 24 * 3600
-#: Huawei's default lifetime of a cached command (platforms/huawei.md §2).
+#: Huawei's default lifetime of a cached command (docs/platforms.md, "Huawei: commands").
 DEFAULT_EXPIRE_S = 48 * 3600
 ONENET_METHODS = ("READ", "WRITE", "EXECUTE")
 
@@ -39,7 +39,8 @@ def _whole(body: dict, name: str, low: int, high: int, *, prefix: str = "") -> i
 
 
 def _onenet_paras(method: str, paras: dict[str, Any]) -> None:
-    """The LwM2M address and content each OneNET command kind needs (platforms/onenet.md §1)."""
+    """The LwM2M address and content each OneNET command kind needs (docs/platforms.md,
+    "OneNET: cached commands")."""
     required = {"READ": ["obj_id"], "WRITE": ["obj_id", "obj_inst_id", "mode", "data"],
                 "EXECUTE": ["obj_id", "obj_inst_id", "res_id"]}[method]
     for name in required:

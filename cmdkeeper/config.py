@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-#: Largest webhook or API request body accepted, in bytes (DESIGN.md: over 64 KiB is a 413).
+#: Largest webhook or API request body accepted, in bytes (over 64 KiB is a 413).
 MAX_BODY_BYTES = 64 * 1024
 
 #: Names of the settings that are secrets: never logged, never echoed in an error.

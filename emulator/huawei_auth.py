@@ -1,6 +1,7 @@
 """Huawei v1 errors and app authentication: login, refresh, logout and the token check.
 
-Only the most recently issued accessToken is valid (huawei.md §1.1): each login or refresh
+Only the most recently issued accessToken is valid (docs/platforms.md, "Huawei: authentication"):
+each login or refresh
 replaces it, so a second client logging in knocks the first one out with 403/1010005. Token
 lifetimes run on the emulated clock; the TTL of new tokens is the run-time fault `token_ttl_s`.
 """
@@ -12,7 +13,8 @@ from typing import Any
 
 from emulator.engine import Rngs
 
-#: error_code -> (HTTP status, error_desc) as the emulator answers them (huawei.md §7).
+#: error_code -> (HTTP status, error_desc) as the emulator answers them (docs/platforms.md,
+#: "Huawei: errors").
 ERRORS = {
     "1010005": (403, "Invalid access token or appId."),
     "1010009": (403, "app throttle exceed."),

@@ -1,6 +1,7 @@
 """Huawei v1 device commands and cancel tasks: records, device lifecycle, status callbacks.
 
-Lifecycle (huawei.md §2.1): created PENDING (or DEFAULT, a setting); when the device is reachable
+Lifecycle (docs/platforms.md, "Huawei: commands"): created PENDING (or DEFAULT, a setting); when
+the device is reachable
 its cached commands go one at a time, in order: SENT -> DELIVERED (the device ACKs) ->
 SUCCESSFUL or FAILED (its result); no ACK -> TIMEOUT after the 80-120 s retransmission window;
 still PENDING at expireTime -> EXPIRED; cancelled while PENDING -> CANCELED. `expireTime` 0 is
@@ -25,7 +26,7 @@ from emulator.settings import Settings
 from emulator.validate import json_int, json_str
 from platforms.formats import ms_to_huawei
 
-#: Statuses that are pushed to callbackUrl (huawei.md §6).
+#: Statuses that are pushed to callbackUrl (docs/platforms.md, "Huawei: callbacks").
 NOTIFIED = ("SENT", "DELIVERED", "SUCCESSFUL", "FAILED", "TIMEOUT")
 #: expireTime when the request leaves it out: 48 h.
 DEFAULT_EXPIRE_S = 172800
@@ -90,7 +91,8 @@ class CancelTask:
 
 
 def parse_create(body: Any) -> dict[str, Any]:
-    """The fields of a create-command body (huawei.md §2); HuaweiError 100022 if malformed."""
+    """The fields of a create-command body (docs/platforms.md, "Huawei: commands"); HuaweiError
+    100022 if malformed."""
     if not isinstance(body, dict):
         raise HuaweiError("100022", "the body must be a JSON object")
     command = body.get("command")

@@ -1,4 +1,5 @@
-"""OneNET errors and the query/body checks of the cached-command endpoints (onenet.md §1, §5).
+"""OneNET errors and the query/body checks of the cached-command endpoints (docs/platforms.md,
+"OneNET: cached commands" and "OneNET: errors").
 
 Request-level failures use the generic errno table (2 api-key required, 3 auth failed, 4 invalid
 JSON, 6 invalid parameter, 8 not found, 15 rate limited), business outcomes the NB-IoT table
@@ -120,7 +121,7 @@ def _content(kind: str, raw: bytes, limit_errno: int) -> dict[str, Any]:
 
 
 def parse_history(args: Mapping[str, str]) -> dict[str, Any]:
-    """The filters of GET /nbiot/offline/history (onenet.md §2)."""
+    """The filters of GET /nbiot/offline/history (docs/platforms.md, "OneNET: history")."""
     sort = args.get("sort", "DESC").upper()
     if sort not in ("ASC", "DESC"):
         raise invalid("sort must be ASC or DESC")

@@ -1,6 +1,7 @@
 """OneNET cached commands: records, the release-on-uplink lifecycle, and the HTTP pushes.
 
-Lifecycle (onenet.md §1.4, §8): send_status 1 (wait) until an uplink whose kind matches
+Lifecycle (docs/platforms.md, "OneNET: cached commands"): send_status 1 (wait) until an uplink
+whose kind matches
 `trigger_msg` arrives between valid_time and expired_time; then 3 (sent); the device's answer
 makes it 5 with confirm_status 0 (SUCCESS) or a failure code. No answer within `timeout` seconds:
 `remain` drops by one and the command waits (1) for the next qualifying uplink, or, with no retries

@@ -1,6 +1,7 @@
 """The OneNET HTTP push target: configuration, URL verification handshake, push bodies.
 
-Signing and AES come from `platforms.onenet_push` (one reading of onenet.md §6 for both sides).
+Signing and AES come from `platforms.onenet_push` (one reading of docs/platforms.md,
+"OneNET: push", for both sides).
 Verification (§6.2): GET url?msg=&nonce=&signature=, and the target must answer 200 with exactly
 `msg` as its body.
 """

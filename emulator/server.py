@@ -1,7 +1,8 @@
 """Serving the emulator: gunicorn in-process, one worker, `header_map = dangerous`.
 
 Werkzeug's development server and gunicorn's default drop request headers whose names contain
-`_` (huawei.md §0), so Huawei's `app_key` would never arrive. This server keeps them. One worker
+`_` (docs/platforms.md, "Huawei: authentication"), so Huawei's `app_key` would never arrive. This
+server keeps them. One worker
 process, because the emulator's state lives in memory; threads serve concurrent clients.
 """
 

@@ -1,4 +1,5 @@
-"""Huawei OceanConnect northbound v1 client (platforms/huawei.md): commands and cancel tasks.
+"""Huawei OceanConnect northbound v1 client (docs/platforms.md, "Huawei"): commands and cancel
+tasks.
 
 Every call takes a slot from the shared rate limiter, carries the shared access token, has an
 explicit (connect, read) timeout, and turns failures into our exceptions: retryable (timeouts,

@@ -13,7 +13,7 @@ from store.model import State
 from store.ratelimit import Priority
 
 #: Huawei's answer to a cancel of a command that is no longer PENDING (the emulator's choice
-#: too; the real platform's code is UNCONFIRMED, see platforms/huawei.md §4).
+#: too; the real platform's code is UNCONFIRMED, see docs/platforms.md, "Huawei: cancelling").
 NOT_CANCELLABLE = {"100022", "101001"}
 
 

@@ -1,4 +1,4 @@
-"""OneNET NB-IoT client (platforms/onenet.md): cached read/write/execute, history, cancel.
+"""OneNET NB-IoT client (docs/platforms.md, "OneNET"): cached read/write/execute, history, cancel.
 
 Every call takes a slot from the shared rate limiter, sends the `api-key`, has an explicit
 (connect, read) timeout, and maps OneNET's errno into our retryable/permanent exceptions keeping

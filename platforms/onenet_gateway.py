@@ -10,7 +10,8 @@ from platforms.statuses import ONENET_CONFIRM_CODES, ONENET_SEND, onenet_state
 from store.ratelimit import Priority
 
 #: errno of a cancel refused because the command is no longer waiting ("system logic limit";
-#: the real platform's code for this case is UNCONFIRMED, see platforms/onenet.md §3.3).
+#: the real platform's code for this case is UNCONFIRMED, see docs/platforms.md, "OneNET:
+#: cancelling").
 NOT_CANCELLABLE = {"5006"}
 
 

@@ -1,4 +1,5 @@
-"""OneNET HTTP push crypto (platforms/onenet.md §6): signatures, AES messages, raw `msg` text.
+"""OneNET HTTP push crypto (docs/platforms.md, "OneNET: push"): signatures, AES messages, raw `msg`
+text.
 
 Shared by the webhook (verify, decrypt) and the emulator (sign, encrypt), so both follow the one
 reading of the spec:

@@ -1,4 +1,5 @@
-"""How each platform's command statuses map onto cmdkeeper's states (DESIGN.md's table)."""
+"""How each platform's command statuses map onto cmdkeeper's states (docs/architecture.md, "The
+command model")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The command model of DESIGN.md: normalised states, their ranks, sources, and the timeline codec.
+"""The command model (docs/architecture.md): normalised states, their ranks, sources, and the
+timeline codec.
 
 The rules themselves (forward-only, terminal is final, `(attempt, rank)` ordering) are enforced
 atomically in `lua/apply_event.lua`; this module holds the vocabulary both sides share and turns

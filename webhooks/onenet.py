@@ -1,6 +1,7 @@
 """OneNET HTTP push: `GET /webhooks/onenet` (URL verification) and `POST /webhooks/onenet`.
 
-Follows platforms/onenet.md §6: the signature is base64(md5(token + nonce + X)) over the raw
+Follows docs/platforms.md, "OneNET: push": the signature is base64(md5(token + nonce + X)) over the
+raw
 `msg` text as sent (plaintext mode) or the `enc_msg` string (secure mode, AES with
 ONENET_AES_KEY); a `+` in a signature may arrive as a space. A push holds one message or a
 batched array. Type 7 (cached command result) becomes a state event; types 1 (datapoint) and 2

@@ -1,4 +1,4 @@
-"""Revoking stale commands of one device (DESIGN.md, "Policies").
+"""Revoking stale commands of one device (docs/architecture.md, "Revocation").
 
 When every PENDING command of the device is stale, one bulk cancel does it (Huawei: one cancel
 task, whatever the count; OneNET: cancel all); when fresh ones would be caught too, the stale

@@ -1,4 +1,4 @@
--- Apply one status event to a command, atomically (DESIGN.md, "The command model").
+-- Apply one status event to a command, atomically (docs/architecture.md, "The command model").
 -- KEYS: cmd, device_cmds, device_stale, device_quiet, due_revoke, due_reconcile, cmd_index,
 --       then the platform's fleet counts: command_states, pending_by_creation, pending_by_stale_at
 -- ARGV: platform, device_id, command_id, state, entry ('{a}' stands for the attempt), attempt

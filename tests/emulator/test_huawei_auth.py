@@ -1,4 +1,5 @@
-"""Huawei login, refresh, token invalidation and expiry, app_key handling (huawei.md §1)."""
+"""Huawei login, refresh, token invalidation and expiry, app_key handling (docs/platforms.md,
+"Huawei: authentication")."""
 
 from __future__ import annotations
 

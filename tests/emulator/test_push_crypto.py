@@ -1,4 +1,5 @@
-"""The emulator's push bodies against onenet.md §6.5's test vectors, and the AES round trip."""
+"""The emulator's push bodies against the test vectors in docs/platforms.md, "OneNET: push", and
+the AES round trip."""
 
 from __future__ import annotations
 
