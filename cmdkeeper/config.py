@@ -8,6 +8,7 @@ never part of `repr()`, so a logged config cannot leak them.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -19,7 +20,7 @@ MAX_BODY_BYTES = 64 * 1024
 #: Names of the settings that are secrets: never logged, never echoed in an error.
 SECRET_FIELDS = frozenset(
     {"api_token", "webhook_token", "huawei_secret", "onenet_api_key", "onenet_push_token",
-     "onenet_aes_key", "metrics_token"}
+     "onenet_aes_key", "metrics_token", "notify_secret"}
 )
 
 
@@ -70,6 +71,21 @@ def _password(url: str | None) -> str:
         return (urlsplit(url).password or "") if url else ""
     except ValueError:
         return ""
+
+
+#: What a Standard Webhooks secret looks like: `whsec_` and base64 of at least 24 bytes.
+WHSEC = re.compile(r"whsec_[A-Za-z0-9+/]{32,}={0,2}")
+
+
+def _notify_secret(env: Mapping[str, str]) -> str:
+    url, secret = env.get("NOTIFY_URL", "").strip(), env.get("NOTIFY_SECRET", "").strip()
+    if url and not secret:
+        raise ConfigError("NOTIFY_URL is set but NOTIFY_SECRET is not: set it to a secret of "
+                          "the form whsec_<base64> (the receiver verifies with it)")
+    if secret and not WHSEC.fullmatch(secret):
+        # never echo the value: it is a secret
+        raise ConfigError("NOTIFY_SECRET must be whsec_ followed by base64 of at least 24 bytes")
+    return secret
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -126,6 +142,19 @@ class Config:
     #: METRICS_FLUSH_S: how often each process adds its counted metrics to Redis; a process
     #: killed with SIGKILL loses at most this much of its counting.
     metrics_flush_s: int = 5
+    #: EVENTS_RETAIN_S: how long the change feed keeps an event (7 days).
+    events_retain_s: int = 604_800
+    #: RETAIN_FINAL_S: a final command is removed this long after it became final (30 days).
+    retain_final_s: int = 2_592_000
+    #: NOTIFY_URL (+ NOTIFY_SECRET, `whsec_...`): one subscription defined by the environment.
+    notify_url: str = ""
+    notify_secret: str = field(default="", repr=False)
+    #: NOTIFY_RETRY_FOR_S: how long a subscriber that keeps failing is retried before its
+    #: subscription is disabled (24 h).
+    notify_retry_for_s: int = 86_400
+    #: NOTIFY_ALLOW_INSECURE=1: subscribers may be plain http and loopback/private addresses
+    #: (dev, tests, the demo); otherwise only https to public addresses.
+    notify_allow_insecure: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -158,6 +187,12 @@ class Config:
             broker_url=_broker_url(env),
             metrics_token=env.get("METRICS_TOKEN", ""),
             metrics_flush_s=_int(env, "METRICS_FLUSH_S", 5, minimum=1),
+            events_retain_s=_int(env, "EVENTS_RETAIN_S", 604_800, minimum=1),
+            retain_final_s=_int(env, "RETAIN_FINAL_S", 2_592_000, minimum=1),
+            notify_url=env.get("NOTIFY_URL", "").strip(),
+            notify_secret=_notify_secret(env),
+            notify_retry_for_s=_int(env, "NOTIFY_RETRY_FOR_S", 86_400, minimum=1),
+            notify_allow_insecure=_flag(env, "NOTIFY_ALLOW_INSECURE"),
         )
 
     def with_(self, **changes: object) -> Config:

@@ -70,6 +70,47 @@ DUE_REVOKE = f"{PREFIX}:due:revoke"
 #: Sorted set: devices scored by when they are next due for a history reconcile.
 DUE_RECONCILE = f"{PREFIX}:due:reconcile"
 
+#: Sorted set: devices scored by when their oldest final command is due for removal
+#: (RETAIN_FINAL_S after it became final).
+DUE_RETAIN = f"{PREFIX}:due:retain"
+
+
+def device_final(platform: str, device_id: str) -> str:
+    """Sorted set: the device's final command ids, scored by when each became final."""
+    return f"{PREFIX}:{{{platform}:{device_id}}}:final"
+
+
+#: Sorted set: removed commands (`<platform>:<command_id>`) scored by when they were removed; the
+#: command -> device index keeps `~<removed_at_ms>` for them until the feed forgets them too, so
+#: a GET can say "removed after the retention period".
+REMOVED = f"{PREFIX}:removed"
+
+#: Stream: the change feed, one entry per change of a command's state, fleet-wide (store/feed.py).
+EVENTS = f"{PREFIX}:events"
+#: String: the id of the newest event the retention sweep removed from the feed; an `after`
+#: below it asks for events that are gone.
+EVENTS_TRIMMED = f"{PREFIX}:events:trimmed"
+
+#: Sorted set: subscription ids, scored by when each was created.
+SUBSCRIPTIONS = f"{PREFIX}:subs"
+
+
+def subscription(subscription_id: str) -> str:
+    """Hash: one outbound webhook subscription: url, secret, cursor, health."""
+    return f"{PREFIX}:sub:{subscription_id}"
+
+
+def subscription_lock(subscription_id: str) -> str:
+    """String with a TTL: held by the one worker delivering to this subscription, so its
+    events leave in feed order."""
+    return f"{PREFIX}:sub:{subscription_id}:lock"
+
+
+def deliveries(platform: str, device_id: str) -> str:
+    """Hash with a TTL (the feed's retention): command id -> when each subscriber took each of
+    its events, for the command's timeline."""
+    return f"{PREFIX}:{{{platform}:{device_id}}}:dlv"
+
 def rate_window(name: str) -> str:
     """Sorted set: the call log of one platform app's shared budget, scored by time."""
     return f"{PREFIX}:rate:{name}"
