@@ -90,3 +90,27 @@ class Scripts(Registry):
                        pending_by_stale_at: str, command_id: str,
                        client: Client | None = None) -> int:
         return self.run("count_existing", locals(), client)
+
+    def rate_take(
+        self, *, rate_window: str, rate_learned_limit: str, pending_by_stale_at: str,
+        rate_revoke_waiting: str, now_ms: int, window_ms: int, limit: int, member: str,
+        reserve: int, urgent: bool, waiting_grace_ms: int, pace_parts: int, half_budget: bool,
+        client: Client | None = None,
+    ) -> list[int]:
+        return self.run("rate_take", locals(), client)
+
+    def rate_learn(self, *, rate_window: str, rate_learned_limit: str, now_ms: int,
+                   window_ms: int, learned_ttl_ms: int, min_limit: int,
+                   client: Client | None = None) -> int:
+        return self.run("rate_learn", locals(), client)
+
+    def lock_release(self, *, lock: str, owner: str, client: Client | None = None) -> int:
+        return self.run("lock_release", locals(), client)
+
+    def lock_extend(self, *, lock: str, owner: str, ttl_ms: int,
+                    client: Client | None = None) -> int:
+        return self.run("lock_extend", locals(), client)
+
+    def token_discard(self, *, token: str, access_token: str,
+                      client: Client | None = None) -> int:
+        return self.run("token_discard", locals(), client)
