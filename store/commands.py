@@ -16,7 +16,7 @@ import redis
 from store import keys
 from store.locks import DeviceLocks
 from store.model import Event, Source, State, decode_timeline, encode_timeline_entry
-from store.scripts import Scripts
+from store.script_calls import Scripts
 
 #: Timeline entries kept per command (the first and the newest); bounds memory per command.
 MAX_TIMELINE = 32
@@ -75,19 +75,20 @@ class CommandStore:
         self.scripts = Scripts(client)
         self.locks = DeviceLocks(client)
 
-    def _device_keys(self, platform: str, device_id: str, command_id: str) -> list[str]:
-        return [
-            keys.command(platform, device_id, command_id),
-            keys.device_commands(platform, device_id),
-            keys.device_stale(platform, device_id),
-            keys.device_quiet(platform, device_id),
-            keys.DUE_REVOKE,
-            keys.DUE_RECONCILE,
-            keys.command_device_index(platform, command_id),
-            keys.command_states(platform),
-            keys.pending_by_creation(platform),
-            keys.pending_by_stale_at(platform),
-        ]
+    def _device_keys(self, platform: str, device_id: str, command_id: str) -> dict[str, str]:
+        """The keys a write of one command touches (the apply and create scripts take them all)."""
+        return {
+            "cmd": keys.command(platform, device_id, command_id),
+            "device_cmds": keys.device_commands(platform, device_id),
+            "device_stale": keys.device_stale(platform, device_id),
+            "device_quiet": keys.device_quiet(platform, device_id),
+            "due_revoke": keys.DUE_REVOKE,
+            "due_reconcile": keys.DUE_RECONCILE,
+            "cmd_index": keys.command_device_index(platform, command_id),
+            "command_states": keys.command_states(platform),
+            "pending_by_creation": keys.pending_by_creation(platform),
+            "pending_by_stale_at": keys.pending_by_stale_at(platform),
+        }
 
     def apply_event(
         self,
@@ -103,18 +104,15 @@ class CommandStore:
         history does not (it came from there). `fill` sets fields the record lacks. With `pipe`,
         the script is queued on that pipeline and None is returned (bulk loads).
         """
-        request_reconcile = event.source is not Source.RECONCILE
-        args: list[Any] = [
-            event.platform, event.device_id, event.command_id, event.state.value,
-            encode_timeline_entry(event, "{a}"), event.attempt, event.platform_status, now_ms,
-            self.reconcile_after_ms, keys.device_tag(event.platform, event.device_id),
-            MAX_TIMELINE, "1" if request_reconcile else "0", event.at_ms,
-        ]
-        for name, value in (fill or {}).items():
-            args += [name, value]
         result = self.scripts.apply_event(
-            keys=self._device_keys(event.platform, event.device_id, event.command_id), args=args,
-            client=pipe,
+            **self._device_keys(event.platform, event.device_id, event.command_id),
+            platform=event.platform, device_id=event.device_id, command_id=event.command_id,
+            state=event.state.value, entry=encode_timeline_entry(event, "{a}"),
+            attempt=event.attempt, platform_status=event.platform_status, now_ms=now_ms,
+            reconcile_after_ms=self.reconcile_after_ms,
+            device_member=keys.device_tag(event.platform, event.device_id),
+            max_timeline=MAX_TIMELINE, request_reconcile=event.source is not Source.RECONCILE,
+            at_ms=event.at_ms, fill=fill or {}, client=pipe,
         )
         if pipe is not None:
             return None
@@ -141,18 +139,14 @@ class CommandStore:
             **({"replaces": new.replaces} if new.replaces else {}),
             **new.extra,
         }
-        args: list[Any] = [
-            new.command_id, new.device_id, new.created_ms, new.stale_at_ms,
-            new.created_ms + self.reconcile_after_ms,
-            keys.device_tag(new.platform, new.device_id), entry, MAX_TIMELINE,
-            "1" if supersede else "0", new.service_id, new.method,
-            new.created_ms if now_ms is None else now_ms,
-            keys.command(new.platform, new.device_id, ""),
-        ]
-        for name, value in record.items():
-            args += [name, value]
         result = self.scripts.create_command(
-            keys=self._device_keys(new.platform, new.device_id, new.command_id), args=args,
+            **self._device_keys(new.platform, new.device_id, new.command_id),
+            command_id=new.command_id, device_id=new.device_id, created_ms=new.created_ms,
+            stale_at_ms=new.stale_at_ms, reconcile_at_ms=new.created_ms + self.reconcile_after_ms,
+            device_member=keys.device_tag(new.platform, new.device_id), entry=entry,
+            max_timeline=MAX_TIMELINE, supersede=supersede, service_id=new.service_id,
+            method=new.method, now_ms=new.created_ms if now_ms is None else now_ms,
+            cmd_prefix=keys.command(new.platform, new.device_id, ""), record=record,
             client=pipe,
         )
         if pipe is not None:
@@ -170,18 +164,19 @@ class CommandStore:
     def device_commands(
         self, platform: str, device_id: str, *, state: State | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
-        prefix = keys.command(platform, device_id, "")
         rows = self.scripts.list_device(
-            keys=[keys.device_commands(platform, device_id)],
-            args=[prefix, limit, state.value if state else ""],
+            device_cmds=keys.device_commands(platform, device_id),
+            cmd_prefix=keys.command(platform, device_id, ""), limit=limit,
+            state=state.value if state else "",
         )
         return decode_listing(rows)
 
     def device_state(self, platform: str, device_id: str) -> DeviceState:
         """The device's open commands and its PENDING ones with their stale deadlines."""
         open_flat, pending_flat = self.scripts.device_state(
-            keys=[keys.device_quiet(platform, device_id), keys.device_stale(platform, device_id)],
-            args=[keys.command(platform, device_id, "")],
+            device_quiet=keys.device_quiet(platform, device_id),
+            device_stale=keys.device_stale(platform, device_id),
+            cmd_prefix=keys.command(platform, device_id, ""),
         )
         open_commands = [
             OpenCommand(open_flat[i], State(open_flat[i + 1]),
@@ -194,38 +189,43 @@ class CommandStore:
 
     def finish_reconcile(self, platform: str, device_id: str, now_ms: int) -> None:
         self.scripts.finish_reconcile(
-            keys=[keys.device_quiet(platform, device_id), keys.device_stale(platform, device_id),
-                  keys.DUE_RECONCILE, keys.DUE_REVOKE],
-            args=[now_ms + self.reconcile_after_ms, keys.device_tag(platform, device_id)],
+            device_quiet=keys.device_quiet(platform, device_id),
+            device_stale=keys.device_stale(platform, device_id),
+            due_reconcile=keys.DUE_RECONCILE, due_revoke=keys.DUE_REVOKE,
+            next_deadline_ms=now_ms + self.reconcile_after_ms,
+            device_member=keys.device_tag(platform, device_id),
         )
 
     def refresh_due(self, platform: str, device_id: str) -> None:
         self.scripts.refresh_due(
-            keys=[keys.device_quiet(platform, device_id), keys.device_stale(platform, device_id),
-                  keys.DUE_RECONCILE, keys.DUE_REVOKE],
-            args=[keys.device_tag(platform, device_id)],
+            device_quiet=keys.device_quiet(platform, device_id),
+            device_stale=keys.device_stale(platform, device_id),
+            due_reconcile=keys.DUE_RECONCILE, due_revoke=keys.DUE_REVOKE,
+            device_member=keys.device_tag(platform, device_id),
         )
 
     def park_uncancellable(self, platform: str, device_id: str, command_ids: list[str]) -> None:
         """Stop revoking commands the platform would not cancel, until a reconcile knows more."""
         if command_ids:
-            self.scripts.park(keys=[keys.device_stale(platform, device_id), keys.DUE_REVOKE],
-                              args=[keys.device_tag(platform, device_id), *command_ids])
+            self.scripts.park(device_stale=keys.device_stale(platform, device_id),
+                              due_revoke=keys.DUE_REVOKE,
+                              device_member=keys.device_tag(platform, device_id),
+                              command_ids=command_ids)
 
     def request_reconcile(self, platform: str, device_id: str, at_ms: int) -> None:
         self.scripts.request_reconcile(
-            keys=[keys.device_quiet(platform, device_id), keys.DUE_RECONCILE],
-            args=[at_ms, keys.device_tag(platform, device_id)],
+            device_quiet=keys.device_quiet(platform, device_id), due_reconcile=keys.DUE_RECONCILE,
+            at_ms=at_ms, device_member=keys.device_tag(platform, device_id),
         )
 
     def record_error(self, platform: str, device_id: str, command_id: str, error: dict,
                      now_ms: int) -> None:
         """Keep a permanent platform error on the command and stop retrying it."""
         self.scripts.record_error(
-            keys=[keys.command(platform, device_id, command_id),
-                  keys.device_stale(platform, device_id), keys.DUE_REVOKE],
-            args=[command_id, json.dumps(error, separators=(",", ":")), now_ms,
-                  keys.device_tag(platform, device_id)],
+            cmd=keys.command(platform, device_id, command_id),
+            device_stale=keys.device_stale(platform, device_id), due_revoke=keys.DUE_REVOKE,
+            command_id=command_id, error_json=json.dumps(error, separators=(",", ":")),
+            now_ms=now_ms, device_member=keys.device_tag(platform, device_id),
         )
 
     def ping(self) -> bool:

@@ -42,9 +42,9 @@ class DeviceView:
 def read_device(store: CommandStore, platform: str, device_id: str,
                 limit: int = 50) -> DeviceView:
     pipe = store.client.pipeline(transaction=False)
-    store.scripts.list_device(keys=[keys.device_commands(platform, device_id)],
-                              args=[keys.command(platform, device_id, ""), limit, ""],
-                              client=pipe)
+    store.scripts.list_device(device_cmds=keys.device_commands(platform, device_id),
+                              cmd_prefix=keys.command(platform, device_id, ""), limit=limit,
+                              state="", client=pipe)
     pipe.zcard(keys.device_commands(platform, device_id))
     pipe.zrange(keys.device_stale(platform, device_id), 0, -1, withscores=True)
     pipe.zrange(keys.device_quiet(platform, device_id), 0, -1, withscores=True)

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import redis
 
+from store.script_calls import Scripts
+
 
 def _split(member: str) -> tuple[str, str]:
     platform, _, device_id = member.partition(":")
     return platform, device_id
 
 
-def claim_due(client: redis.Redis, scripts, index: str, now_ms: int, *, lease_ms: int,
+def claim_due(client: redis.Redis, scripts: Scripts, index: str, now_ms: int, *, lease_ms: int,
               limit: int = 1000, lookahead_ms: int = 0) -> list[tuple[str, str, int]]:
     """Devices due on one index by `now + lookahead`, as (platform, device id, deadline); each is
     pushed `lease_ms` past now so no other sweep claims it meanwhile."""
-    flat = scripts.claim_due(keys=[index], args=[now_ms + lookahead_ms, now_ms + lease_ms, limit])
+    flat = scripts.claim_due(due_index=index, until_ms=now_ms + lookahead_ms,
+                             lease_until_ms=now_ms + lease_ms, limit=limit)
     return [(*_split(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import redis
 
 from store import keys
-from store.scripts import Scripts
+from store.script_calls import Scripts
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,9 @@ class IngestStore:
         self, client: redis.Redis, *, namespace: str, queue_name: str, dedupe_ttl_s: int
     ) -> None:
         self.client = client
-        self.script = Scripts(client).ingest
-        self.queue_keys = [
-            keys.dramatiq_queue_messages(namespace, queue_name),
-            keys.dramatiq_queue(namespace, queue_name),
-            keys.DUE_RECONCILE,
-        ]
+        self.scripts = Scripts(client)
+        self.queue_messages = keys.dramatiq_queue_messages(namespace, queue_name)
+        self.queue = keys.dramatiq_queue(namespace, queue_name)
         self.dedupe_ttl_s = dedupe_ttl_s
 
     def submit(self, batch: list[Pending], awake: Sequence[tuple[str, str]] = (),
@@ -47,15 +44,13 @@ class IngestStore:
         """
         if not batch and not awake:
             return []
-        args: list[object] = [self.dedupe_ttl_s, len(batch)]
-        for p in batch:
-            args += [p.message_id, p.message_data]
-        args.append(hint_at_ms)
-        args += [keys.device_tag(platform, device) for platform, device in awake]
-        flags = self.script(
-            keys=self.queue_keys + [p.dedupe_key for p in batch]
-            + [keys.device_quiet(platform, device) for platform, device in awake],
-            args=args)
+        flags = self.scripts.ingest(
+            queue_messages=self.queue_messages, queue=self.queue,
+            due_reconcile=keys.DUE_RECONCILE, dedupe_keys=[p.dedupe_key for p in batch],
+            device_quiets=[keys.device_quiet(platform, device) for platform, device in awake],
+            dedupe_ttl_s=self.dedupe_ttl_s,
+            messages=[(p.message_id, p.message_data) for p in batch], hint_at_ms=hint_at_ms,
+            device_members=[keys.device_tag(platform, device) for platform, device in awake])
         return [bool(f) for f in flags]
 
     def mark(self, dedupe_keys: list[str], awake: Sequence[tuple[str, str]] = (),

@@ -17,19 +17,7 @@ from collections.abc import Callable
 import redis
 
 from store import keys
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-_EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
+from store.script_calls import Scripts
 
 
 class OwnedLock:
@@ -38,8 +26,7 @@ class OwnedLock:
     def __init__(self, client: redis.Redis, key: str, *,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.client, self.key, self.sleep = client, key, sleep
-        self._release = client.register_script(_RELEASE)
-        self._extend = client.register_script(_EXTEND)
+        self.scripts = Scripts(client)
 
     def acquire(self, owner: str, ttl_ms: int) -> bool:
         return bool(self.client.set(self.key, owner, nx=True, px=ttl_ms))
@@ -54,14 +41,14 @@ class OwnedLock:
         return True
 
     def extend(self, owner: str, ttl_ms: int) -> bool:
-        return bool(self._extend(keys=[self.key], args=[owner, ttl_ms]))
+        return bool(self.scripts.lock_extend(lock=self.key, owner=owner, ttl_ms=ttl_ms))
 
     def hold(self, owner: str, ttl_ms: int) -> bool:
         """Acquire, or renew when already held by this owner (leadership)."""
         return self.extend(owner, ttl_ms) or self.acquire(owner, ttl_ms)
 
     def release(self, owner: str) -> bool:
-        return bool(self._release(keys=[self.key], args=[owner]))
+        return bool(self.scripts.lock_release(lock=self.key, owner=owner))
 
 
 class DeviceLocks:

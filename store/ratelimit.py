@@ -24,6 +24,9 @@ shares the app), the budget learns: for `LEARNED_TTL_MS` it allows a little less
 the window held at that moment. The window then holds more than that, so every process waits
 until enough of the oldest calls have aged out, instead of bumping into the limit again and
 again; revocations still go first.
+
+Taking a slot and learning a limit are one script each (store/lua/rate_take.lua, rate_learn.lua),
+so that each runs atomically however many processes share the budget.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import redis
 
 from cmdkeeper.clock import Clock, system_clock
 from store import keys
+from store.script_calls import Scripts
 
 #: The platforms count calls per rolling minute.
 PLATFORM_WINDOW_MS = 60_000
@@ -55,68 +59,6 @@ PACE_PARTS = 4
 
 #: How long a limit learned from a throttling answer holds before the configured one returns.
 LEARNED_TTL_MS = 10 * 60 * 1000
-
-_TAKE = """
-local key, now, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
-local limit, reserve, urgent = tonumber(ARGV[3]), tonumber(ARGV[5]), ARGV[6] == '1'
-local learned = tonumber(redis.call('GET', KEYS[2]) or '0')
-if learned > 0 and learned < limit then
-  limit = learned
-end
-if not urgent then
-  local waiting_until = tonumber(redis.call('GET', KEYS[4]) or '0')
-  if waiting_until > now then
-    return {0, waiting_until - now}
-  end
-  local half = math.floor(limit / 2)
-  -- commands that go stale within a window may each need a call: keep slots for them
-  local upcoming = redis.call('ZCOUNT', KEYS[3], now - window, now + window)
-  limit = math.max(1, limit - math.max(reserve, upcoming))
-  if ARGV[9] == '1' then
-    limit = math.max(1, math.min(limit, half))
-  end
-  -- paced (background work): at most its share of the limit in any part of the window
-  local parts = tonumber(ARGV[8])
-  if parts > 1 then
-    local part = math.floor(window / parts)
-    local since = '(' .. (now - part)
-    if redis.call('ZCOUNT', key, since, '+inf') >= math.max(1, math.floor(limit / parts)) then
-      local first = redis.call('ZRANGEBYSCORE', key, since, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-      return {0, math.max(1, tonumber(first[2]) + part - now)}
-    end
-  end
-end
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local used = redis.call('ZCARD', key)
-if used < limit then
-  redis.call('ZADD', key, now, ARGV[4])
-  redis.call('PEXPIRE', key, window)
-  return {1, used + 1}
-end
-local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-local wait = tonumber(oldest[2]) + window - now
-if urgent then
-  local hold = math.max(wait, 1) + tonumber(ARGV[7])
-  redis.call('SET', KEYS[4], now + hold, 'PX', hold)
-end
-return {0, wait}
-"""
-
-
-_LEARN = """
-local key, now, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local used = redis.call('ZCARD', key)
--- the platform's limit is below what this window holds: learn nine tenths of it (never less
--- than a tenth of the configured limit, so another client's burst cannot stall us for long)
-local learned = math.max(tonumber(ARGV[4]), math.floor(used * 0.9))
-local current = tonumber(redis.call('GET', KEYS[2]) or '0')
-if current == 0 or learned < current then
-  redis.call('SET', KEYS[2], learned, 'PX', ARGV[3])
-end
-return learned
-"""
-
 
 class NoCallSlot(Exception):
     """Raised by `acquire` when no slot of the budget freed up before the caller's deadline
@@ -165,8 +107,7 @@ class RateLimiter:
         self.per_minute = per_minute
         self.reserve = max(1, per_minute // 5) if reserve is None else reserve
         self.clock, self.sleep = clock, sleep
-        self._take = client.register_script(_TAKE)
-        self._learn = client.register_script(_LEARN)
+        self.scripts = Scripts(client)
         self._seq = 0
         self.window_ms = window_ms
         self.pace_parts = pace_parts
@@ -183,20 +124,24 @@ class RateLimiter:
         self._seq += 1
         now = self.clock()
         member = f"{now}-{id(self)}-{self._seq}"
-        ok, value = self._take(
-            keys=[self.key, self.learned_key, self.stale_key, self.waiting_key],
-            args=[now, self.window_ms, self.per_minute, member, self._reserve(priority),
-                  int(priority is Priority.REVOKE), REVOKE_WAITING_GRACE_MS,
-                  self.pace_parts if priority is Priority.BACKGROUND else 1,
-                  int(priority is Priority.CREATE)])
+        ok, value = self.scripts.rate_take(
+            rate_window=self.key, rate_learned_limit=self.learned_key,
+            pending_by_stale_at=self.stale_key, rate_revoke_waiting=self.waiting_key,
+            now_ms=now, window_ms=self.window_ms, limit=self.per_minute, member=member,
+            reserve=self._reserve(priority), urgent=priority is Priority.REVOKE,
+            waiting_grace_ms=REVOKE_WAITING_GRACE_MS,
+            pace_parts=self.pace_parts if priority is Priority.BACKGROUND else 1,
+            half_budget=priority is Priority.CREATE)
         return 0.0 if ok else max(int(value), 1) / 1000
 
     def learn_from_throttling(self) -> None:
         """The platform said we are over its limit: learn a lower one, which every process
         then keeps to."""
         now = self.clock()
-        self._learn(keys=[self.key, self.learned_key],
-                    args=[now, self.window_ms, LEARNED_TTL_MS, max(1, self.per_minute // 10)])
+        self.scripts.rate_learn(rate_window=self.key, rate_learned_limit=self.learned_key,
+                                now_ms=now, window_ms=self.window_ms,
+                                learned_ttl_ms=LEARNED_TTL_MS,
+                                min_limit=max(1, self.per_minute // 10))
 
     def acquire(self, priority: Priority = Priority.BACKGROUND, *,
                 max_wait_s: float | None = None) -> None:

@@ -13,7 +13,7 @@ import redis
 
 from cmdkeeper.config import Config
 from store import connection, keys
-from store.scripts import LUA_DIR
+from store.script_calls import Scripts
 
 #: Records looked at per SCAN step (and per pipeline).
 SCAN_COUNT = 500
@@ -21,25 +21,27 @@ SCAN_COUNT = 500
 
 def count_existing(client: redis.Redis) -> int:
     """Count every not-yet-counted command; returns how many were counted now."""
-    script = client.register_script((LUA_DIR / "count_existing.lua").read_text())
+    scripts = Scripts(client)
     pattern = keys.command("*", "*", "*")
     counted = 0
     batch: list[str] = []
     for key in client.scan_iter(match=pattern, count=SCAN_COUNT):
         batch.append(key)
         if len(batch) >= SCAN_COUNT:
-            counted += _count(client, script, batch)
+            counted += _count(client, scripts, batch)
             batch = []
-    return counted + _count(client, script, batch)
+    return counted + _count(client, scripts, batch)
 
 
-def _count(client: redis.Redis, script, batch: list[str]) -> int:
+def _count(client: redis.Redis, scripts: Scripts, batch: list[str]) -> int:
     pipe = client.pipeline(transaction=False)
     for key in batch:
         platform = key.split("{", 1)[1].split(":", 1)[0]
         command_id = key.split("}:cmd:", 1)[1]  # ids never hold a brace (webhooks/sink.py)
-        script(keys=[key, keys.command_states(platform), keys.pending_by_creation(platform),
-                     keys.pending_by_stale_at(platform)], args=[command_id], client=pipe)
+        scripts.count_existing(cmd=key, command_states=keys.command_states(platform),
+                               pending_by_creation=keys.pending_by_creation(platform),
+                               pending_by_stale_at=keys.pending_by_stale_at(platform),
+                               command_id=command_id, client=pipe)
     return sum(int(n) for n in pipe.execute()) if batch else 0
 
 

@@ -9,13 +9,7 @@ import redis
 
 from store import keys
 from store.locks import OwnedLock
-
-_DISCARD = """
-if redis.call('HGET', KEYS[1], 'access_token') == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
+from store.script_calls import Scripts
 
 
 @dataclass(frozen=True)
@@ -30,7 +24,7 @@ class TokenStore:
     def __init__(self, client: redis.Redis, name: str) -> None:
         self.client = client
         self.key = keys.platform_token(name)
-        self._discard = client.register_script(_DISCARD)
+        self.scripts = Scripts(client)
         self._login = OwnedLock(client, keys.platform_token_lock(name))
 
     def get(self) -> StoredToken | None:
@@ -51,7 +45,7 @@ class TokenStore:
 
     def discard(self, access_token: str) -> bool:
         """Forget the token if it is still the current one (so only one process re-logs in)."""
-        return bool(self._discard(keys=[self.key], args=[access_token]))
+        return bool(self.scripts.token_discard(token=self.key, access_token=access_token))
 
     def lock(self, holder: str, ttl_ms: int) -> bool:
         return self._login.acquire(holder, ttl_ms)

@@ -34,7 +34,7 @@ from store import connection, keys
 from store.due import claim_due
 from store.locks import OwnedLock
 from store.metrics_flush import start_flusher
-from store.scripts import Scripts
+from store.script_calls import Scripts
 from workers import broker
 
 log = logging.getLogger("cmdkeeper.clock")

@@ -1,10 +1,11 @@
 -- Apply one status event to a command, atomically (docs/architecture.md, "The command model").
 -- KEYS: cmd, device_cmds, device_stale, device_quiet, due_revoke, due_reconcile, cmd_index,
---       then the platform's fleet counts: command_states, pending_by_creation, pending_by_stale_at
--- ARGV: platform, device_id, command_id, state, entry ('{a}' stands for the attempt), attempt
---       (-1: the command's current attempt), platform_status, now_ms,
---       reconcile_after_ms, device_member, max_timeline, request_reconcile, at_ms,
---       then field/value pairs that fill in fields the record lacks (never overwrite)
+--       command_states, pending_by_creation, pending_by_stale_at
+-- ARGV: platform, device_id, command_id, state, entry, attempt, platform_status, now_ms,
+--       reconcile_after_ms, device_member, max_timeline, request_reconcile, at_ms, ...fill
+-- The last three keys are the platform's fleet counts. `entry` is the timeline entry, '{a}'
+-- standing for the attempt; `attempt` -1 means the command's current attempt; `fill` is
+-- field/value pairs that fill in fields the record lacks (never overwrite).
 -- Returns {outcome, state, was_stale}: outcome is created | moved | late | duplicate |
 -- unchanged; was_stale is 1 when a PENDING command past its stale deadline moved.
 local cmd, cmds, stale, quiet, due_revoke, due_reconcile, cmd_index =

@@ -5,10 +5,11 @@
 -- With supersede on, older PENDING commands of the device with the same service and method
 -- become stale now and point at the new one (replaced_by / replaces).
 -- KEYS: cmd, device_cmds, device_stale, device_quiet, due_revoke, due_reconcile, cmd_index,
---       then the platform's fleet counts: command_states, pending_by_creation, pending_by_stale_at
+--       command_states, pending_by_creation, pending_by_stale_at
 -- ARGV: command_id, device_id, created_ms, stale_at_ms, reconcile_at_ms, device_member, entry,
---       max_timeline, supersede (1|0), service_id, method, now_ms, command key prefix,
---       then field/value pairs of the record
+--       max_timeline, supersede, service_id, method, now_ms, cmd_prefix, ...record
+-- The last three keys are the platform's fleet counts. `supersede` is 1 or 0; `cmd_prefix` is
+-- the device's command key prefix (up to and including ':cmd:'); `record` is field/value pairs.
 -- Returns {state, replaced command ids...}.
 local cmd, cmds, stale, quiet, due_revoke, due_reconcile, cmd_index =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]

@@ -1,7 +1,8 @@
 -- A device's open commands (for reconcile) and its PENDING ones with their stale deadlines
 -- (for revocation), in one round trip.
 -- KEYS: device_quiet, device_stale
--- ARGV: command key prefix (up to and including ':cmd:')
+-- ARGV: cmd_prefix
+-- `cmd_prefix` is the device's command key prefix (up to and including ':cmd:').
 -- Returns {open, pending}: open = flat {id, state, created_at, origin, ...},
 --                          pending = flat {id, stale_at, ...}
 local open = {}

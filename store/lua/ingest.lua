@@ -4,9 +4,10 @@
 -- each device that showed signs of being awake, ask for a reconcile at `hint_at` (or sooner).
 -- An event with an empty message id is only marked: with the RabbitMQ broker the web publishes
 -- its message itself, and deletes the mark again if RabbitMQ does not take it.
--- KEYS: queue_messages, queue, due_reconcile, dedupe key per event, device_quiet key per hint
--- ARGV: dedupe_ttl_s, n_events, message_id and message_data per event, hint_at_ms,
---       device member per hint
+-- KEYS: queue_messages, queue, due_reconcile, ...dedupe_keys, ...device_quiets
+-- ARGV: dedupe_ttl_s, #dedupe_keys, ...messages, hint_at_ms, ...device_members
+-- One dedupe key and one message (message_id, message_data) per event; one device_quiet key and
+-- one device member per hint.
 -- Returns one flag per event: 1 enqueued (or marked), 0 duplicate.
 local n = tonumber(ARGV[2])
 local out = {}

@@ -1,6 +1,8 @@
 -- A device's commands, newest first, each as a flat HGETALL array; optionally one state only.
 -- KEYS: device_cmds
--- ARGV: command key prefix (up to and including ':cmd:'), limit, state ('' for any)
+-- ARGV: cmd_prefix, limit, state
+-- `cmd_prefix` is the device's command key prefix (up to and including ':cmd:'); `state` '' is
+-- any state.
 local ids = redis.call('ZREVRANGE', KEYS[1], 0, -1)
 local limit, want = tonumber(ARGV[2]), ARGV[3]
 local out = {}

@@ -2,7 +2,7 @@
 -- of the revocation index until a reconcile has learned their true state, so the next sweeps do
 -- not ask again and again. A reconcile that finds one waiting again puts it back.
 -- KEYS: device_stale, due_revoke
--- ARGV: device_member, command ids...
+-- ARGV: device_member, ...command_ids
 for i = 2, #ARGV do
   redis.call('ZREM', KEYS[1], ARGV[i])
 end

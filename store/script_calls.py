@@ -1,0 +1,116 @@
+"""The typed call of every Lua script in `store/lua/`, one method per script, named as its file.
+
+Each method's keyword parameters are the names of the script's header (`-- KEYS:` then
+`-- ARGV:`, see `store/scripts.py`), in that order, so a caller names every key and argument
+instead of counting positions; the values go into KEYS and ARGV by the header's names. A method
+returns the script's reply as it is (its shape is in the script's comment); with `client=` a
+pipeline, the call is queued there and its reply comes with the pipeline's.
+
+Each body hands its parameters to `Registry.run` as `locals()`, read before anything else is
+bound, so the signature is the whole call: nothing to keep in step by hand. `#name` counts of the
+header are filled in there, and flags may be given as bools.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from store.scripts import Client, Registry
+
+
+class Scripts(Registry):
+    """The scripts of one Redis client (registered lazily, so a short-lived owner such as a
+    device lock costs nothing for the scripts it never runs)."""
+
+    def apply_event(
+        self, *, cmd: str, device_cmds: str, device_stale: str, device_quiet: str,
+        due_revoke: str, due_reconcile: str, cmd_index: str, command_states: str,
+        pending_by_creation: str, pending_by_stale_at: str, platform: str, device_id: str,
+        command_id: str, state: str, entry: str, attempt: int, platform_status: str,
+        now_ms: int, reconcile_after_ms: int, device_member: str, max_timeline: int,
+        request_reconcile: bool, at_ms: int, fill: Mapping[str, str],
+        client: Client | None = None,
+    ) -> list[Any]:
+        return self.run("apply_event", locals(), client)
+
+    def create_command(
+        self, *, cmd: str, device_cmds: str, device_stale: str, device_quiet: str,
+        due_revoke: str, due_reconcile: str, cmd_index: str, command_states: str,
+        pending_by_creation: str, pending_by_stale_at: str, command_id: str, device_id: str,
+        created_ms: int, stale_at_ms: int, reconcile_at_ms: int, device_member: str, entry: str,
+        max_timeline: int, supersede: bool, service_id: str, method: str, now_ms: int,
+        cmd_prefix: str, record: Mapping[str, str | int], client: Client | None = None,
+    ) -> list[str]:
+        return self.run("create_command", locals(), client)
+
+    def list_device(self, *, device_cmds: str, cmd_prefix: str, limit: int, state: str,
+                    client: Client | None = None) -> list[list[str]]:
+        return self.run("list_device", locals(), client)
+
+    def device_state(self, *, device_quiet: str, device_stale: str, cmd_prefix: str,
+                     client: Client | None = None) -> list[list[str]]:
+        return self.run("device_state", locals(), client)
+
+    def finish_reconcile(self, *, device_quiet: str, device_stale: str, due_reconcile: str,
+                         due_revoke: str, next_deadline_ms: int, device_member: str,
+                         client: Client | None = None) -> int:
+        return self.run("finish_reconcile", locals(), client)
+
+    def refresh_due(self, *, device_quiet: str, device_stale: str, due_reconcile: str,
+                    due_revoke: str, device_member: str, client: Client | None = None) -> int:
+        return self.run("refresh_due", locals(), client)
+
+    def park(self, *, device_stale: str, due_revoke: str, device_member: str,
+             command_ids: Sequence[str], client: Client | None = None) -> int:
+        return self.run("park", locals(), client)
+
+    def request_reconcile(self, *, device_quiet: str, due_reconcile: str, at_ms: int,
+                          device_member: str, client: Client | None = None) -> int:
+        return self.run("request_reconcile", locals(), client)
+
+    def record_error(self, *, cmd: str, device_stale: str, due_revoke: str, command_id: str,
+                     error_json: str, now_ms: int, device_member: str,
+                     client: Client | None = None) -> int:
+        return self.run("record_error", locals(), client)
+
+    def claim_due(self, *, due_index: str, until_ms: int, lease_until_ms: int, limit: int,
+                  client: Client | None = None) -> list[str]:
+        return self.run("claim_due", locals(), client)
+
+    def ingest(
+        self, *, queue_messages: str, queue: str, due_reconcile: str, dedupe_keys: Sequence[str],
+        device_quiets: Sequence[str], dedupe_ttl_s: int,
+        messages: Sequence[tuple[str, bytes]], hint_at_ms: int, device_members: Sequence[str],
+        client: Client | None = None,
+    ) -> list[int]:
+        return self.run("ingest", locals(), client)
+
+    def count_existing(self, *, cmd: str, command_states: str, pending_by_creation: str,
+                       pending_by_stale_at: str, command_id: str,
+                       client: Client | None = None) -> int:
+        return self.run("count_existing", locals(), client)
+
+    def rate_take(
+        self, *, rate_window: str, rate_learned_limit: str, pending_by_stale_at: str,
+        rate_revoke_waiting: str, now_ms: int, window_ms: int, limit: int, member: str,
+        reserve: int, urgent: bool, waiting_grace_ms: int, pace_parts: int, half_budget: bool,
+        client: Client | None = None,
+    ) -> list[int]:
+        return self.run("rate_take", locals(), client)
+
+    def rate_learn(self, *, rate_window: str, rate_learned_limit: str, now_ms: int,
+                   window_ms: int, learned_ttl_ms: int, min_limit: int,
+                   client: Client | None = None) -> int:
+        return self.run("rate_learn", locals(), client)
+
+    def lock_release(self, *, lock: str, owner: str, client: Client | None = None) -> int:
+        return self.run("lock_release", locals(), client)
+
+    def lock_extend(self, *, lock: str, owner: str, ttl_ms: int,
+                    client: Client | None = None) -> int:
+        return self.run("lock_extend", locals(), client)
+
+    def token_discard(self, *, token: str, access_token: str,
+                      client: Client | None = None) -> int:
+        return self.run("token_discard", locals(), client)
