@@ -88,6 +88,10 @@ class CommandStore:
             "command_states": keys.command_states(platform),
             "pending_by_creation": keys.pending_by_creation(platform),
             "pending_by_stale_at": keys.pending_by_stale_at(platform),
+            "events": keys.EVENTS,
+            "events_seq": keys.EVENTS_SEQ,
+            "device_final": keys.device_final(platform, device_id),
+            "due_retain": keys.DUE_RETAIN,
         }
 
     def apply_event(
@@ -112,7 +116,7 @@ class CommandStore:
             reconcile_after_ms=self.reconcile_after_ms,
             device_member=keys.device_tag(event.platform, event.device_id),
             max_timeline=MAX_TIMELINE, request_reconcile=event.source is not Source.RECONCILE,
-            at_ms=event.at_ms, fill=fill or {}, client=pipe,
+            at_ms=event.at_ms, source=event.source.value, fill=fill or {}, client=pipe,
         )
         if pipe is not None:
             return None
@@ -146,7 +150,8 @@ class CommandStore:
             device_member=keys.device_tag(new.platform, new.device_id), entry=entry,
             max_timeline=MAX_TIMELINE, supersede=supersede, service_id=new.service_id,
             method=new.method, now_ms=new.created_ms if now_ms is None else now_ms,
-            cmd_prefix=keys.command(new.platform, new.device_id, ""), record=record,
+            cmd_prefix=keys.command(new.platform, new.device_id, ""), platform=new.platform,
+            record=record,
             client=pipe,
         )
         if pipe is not None:

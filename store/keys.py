@@ -87,6 +87,8 @@ REMOVED = f"{PREFIX}:removed"
 
 #: Stream: the change feed, one entry per change of a command's state, fleet-wide (store/feed.py).
 EVENTS = f"{PREFIX}:events"
+#: String: how many events the feed has had (each event's `n`).
+EVENTS_SEQ = f"{PREFIX}:events:n"
 #: String: the id of the newest event the retention sweep removed from the feed; an `after`
 #: below it asks for events that are gone.
 EVENTS_TRIMMED = f"{PREFIX}:events:trimmed"

@@ -26,10 +26,11 @@ class Scripts(Registry):
     def apply_event(
         self, *, cmd: str, device_cmds: str, device_stale: str, device_quiet: str,
         due_revoke: str, due_reconcile: str, cmd_index: str, command_states: str,
-        pending_by_creation: str, pending_by_stale_at: str, platform: str, device_id: str,
+        pending_by_creation: str, pending_by_stale_at: str, events: str, events_seq: str,
+        device_final: str, due_retain: str, platform: str, device_id: str,
         command_id: str, state: str, entry: str, attempt: int, platform_status: str,
         now_ms: int, reconcile_after_ms: int, device_member: str, max_timeline: int,
-        request_reconcile: bool, at_ms: int, fill: Mapping[str, str],
+        request_reconcile: bool, at_ms: int, source: str, fill: Mapping[str, str],
         client: Client | None = None,
     ) -> list[Any]:
         return self.run("apply_event", locals(), client)
@@ -37,10 +38,12 @@ class Scripts(Registry):
     def create_command(
         self, *, cmd: str, device_cmds: str, device_stale: str, device_quiet: str,
         due_revoke: str, due_reconcile: str, cmd_index: str, command_states: str,
-        pending_by_creation: str, pending_by_stale_at: str, command_id: str, device_id: str,
+        pending_by_creation: str, pending_by_stale_at: str, events: str, events_seq: str,
+        device_final: str, due_retain: str, command_id: str, device_id: str,
         created_ms: int, stale_at_ms: int, reconcile_at_ms: int, device_member: str, entry: str,
         max_timeline: int, supersede: bool, service_id: str, method: str, now_ms: int,
-        cmd_prefix: str, record: Mapping[str, str | int], client: Client | None = None,
+        cmd_prefix: str, platform: str, record: Mapping[str, str | int],
+        client: Client | None = None,
     ) -> list[str]:
         return self.run("create_command", locals(), client)
 
@@ -114,3 +117,12 @@ class Scripts(Registry):
     def token_discard(self, *, token: str, access_token: str,
                       client: Client | None = None) -> int:
         return self.run("token_discard", locals(), client)
+
+    def feed_trim(self, *, events: str, events_trimmed: str, before_ms: int,
+                  client: Client | None = None) -> int:
+        return self.run("feed_trim", locals(), client)
+
+    def delivery_ok(self, *, subscription: str, deliveries: str, expected_cursor: str,
+                    cursor: str, cursor_n: int, now_ms: int, command_id: str, entry: str,
+                    ttl_ms: int, client: Client | None = None) -> int:
+        return self.run("delivery_ok", locals(), client)

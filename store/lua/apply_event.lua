@@ -1,9 +1,12 @@
 -- Apply one status event to a command, atomically (docs/architecture.md, "The command model").
 -- KEYS: cmd, device_cmds, device_stale, device_quiet, due_revoke, due_reconcile, cmd_index,
---       command_states, pending_by_creation, pending_by_stale_at
+--       command_states, pending_by_creation, pending_by_stale_at, events, events_seq,
+--       device_final, due_retain
 -- ARGV: platform, device_id, command_id, state, entry, attempt, platform_status, now_ms,
---       reconcile_after_ms, device_member, max_timeline, request_reconcile, at_ms, ...fill
--- The last three keys are the platform's fleet counts. `entry` is the timeline entry, '{a}'
+--       reconcile_after_ms, device_member, max_timeline, request_reconcile, at_ms, source, ...fill
+-- `command_states`, `pending_by_*` are the platform's fleet counts; `events` (and its counter
+-- `events_seq`) the change feed, which gets one event per change of state, in this same step;
+-- `device_final` / `due_retain` the retention index of final commands. `entry` is the timeline entry, '{a}'
 -- standing for the attempt; `attempt` -1 means the command's current attempt; `fill` is
 -- field/value pairs that fill in fields the record lacks (never overwrite).
 -- Returns {outcome, state, was_stale}: outcome is created | moved | late | duplicate |
@@ -20,9 +23,11 @@ local member = ARGV[10]
 local max_timeline = tonumber(ARGV[11])
 local request_reconcile = ARGV[12] == '1'
 local at_ms = ARGV[13]
+local source = ARGV[14]
+local events, events_seq, device_final, due_retain = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 
 local function fill_missing()
-  for i = 14, #ARGV, 2 do
+  for i = 15, #ARGV, 2 do
     redis.call('HSETNX', cmd, ARGV[i], ARGV[i + 1])
   end
 end
@@ -50,6 +55,11 @@ if not cur[1] then
     redis.call('ZADD', quiet, now, '*')
   end
   refresh_due(quiet, due_reconcile, member)
+  if RANK[state] == TERMINAL then
+    track_final(device_final, due_retain, member, command_id, now)
+  end
+  feed_append(events, events_seq, now, ARGV[1], ARGV[2], command_id, state, nil, platform_status,
+    source, 'unknown', attempt, at_ms)
   return {'created', state}
 end
 
@@ -106,8 +116,14 @@ end
 refresh_due(stale, due_revoke, member)
 if RANK[state] == TERMINAL then
   redis.call('ZREM', quiet, command_id)
+  track_final(device_final, due_retain, member, command_id, now)
 else
   redis.call('ZADD', quiet, now + reconcile_after, command_id)
 end
 refresh_due(quiet, due_reconcile, member)
+if state ~= cur_state then
+  -- a new attempt in the same state (a OneNET retry still waiting) is no change of state
+  feed_append(events, events_seq, now, ARGV[1], ARGV[2], command_id, state, cur_state,
+    platform_status, source, redis.call('HGET', cmd, 'origin'), attempt, at_ms)
+end
 return {'moved', state, was_stale}

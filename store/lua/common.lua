@@ -55,3 +55,29 @@ local function track_pending(states, by_created, by_stale, id, state, created_at
     redis.call('ZADD', by_stale, stale_at, id)
   end
 end
+
+-- The change feed (store/feed.py): append one event. Its id is `<now_ms>-<n>`, by cmdkeeper's
+-- clock, never below the feed's newest id (so ids only increase, whatever the clocks do);
+-- `n` numbers the events, so a subscriber's backlog is a subtraction.
+local function feed_append(stream, seq, now, platform, device_id, command_id, state, previous,
+                           platform_status, source, origin, attempt, at_ms)
+  local id = tostring(now) .. '-0'
+  local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)[1]
+  if last then
+    local ms, sq = string.match(last[1], '^(%d+)-(%d+)$')
+    if tonumber(ms) >= tonumber(now) then
+      id = ms .. '-' .. tostring(tonumber(sq) + 1)
+    end
+  end
+  local n = redis.call('INCR', seq)
+  redis.call('XADD', stream, id, 'n', n, 'p', platform, 'd', device_id, 'c', command_id,
+    's', state, 'ps', previous or '', 'st', platform_status, 'src', source, 'o', origin or '',
+    'a', attempt, 'at', at_ms)
+end
+
+-- A command that became final joins its device's retention set; the fleet index points at the
+-- device's oldest final command (store/retention.py removes them RETAIN_FINAL_S later).
+local function track_final(device_final, due_retain, member, command_id, now)
+  redis.call('ZADD', device_final, 'NX', now, command_id)
+  refresh_due(device_final, due_retain, member)
+end

@@ -5,10 +5,13 @@
 -- With supersede on, older PENDING commands of the device with the same service and method
 -- become stale now and point at the new one (replaced_by / replaces).
 -- KEYS: cmd, device_cmds, device_stale, device_quiet, due_revoke, due_reconcile, cmd_index,
---       command_states, pending_by_creation, pending_by_stale_at
+--       command_states, pending_by_creation, pending_by_stale_at, events, events_seq,
+--       device_final, due_retain
 -- ARGV: command_id, device_id, created_ms, stale_at_ms, reconcile_at_ms, device_member, entry,
---       max_timeline, supersede, service_id, method, now_ms, cmd_prefix, ...record
--- The last three keys are the platform's fleet counts. `supersede` is 1 or 0; `cmd_prefix` is
+--       max_timeline, supersede, service_id, method, now_ms, cmd_prefix, platform, ...record
+-- `command_states`, `pending_by_*` are the platform's fleet counts; a new record is also a
+-- `created` event on the change feed (`events`, `events_seq`). `device_final`/`due_retain` are
+-- the retention index (taken by every write of a command; a created command is not final). `supersede` is 1 or 0; `cmd_prefix` is
 -- the device's command key prefix (up to and including ':cmd:'); `record` is field/value pairs.
 -- Returns {state, replaced command ids...}.
 local cmd, cmds, stale, quiet, due_revoke, due_reconcile, cmd_index =
@@ -19,9 +22,11 @@ local command_id, device_id, created, stale_at, reconcile_at, member, entry =
 local max_timeline = tonumber(ARGV[8])
 local supersede, service_id, method, now, prefix = ARGV[9] == '1', ARGV[10], ARGV[11], ARGV[12],
   ARGV[13]
+local platform = ARGV[14]
+local events, events_seq = KEYS[11], KEYS[12]
 
 local fields = {}
-for i = 14, #ARGV do
+for i = 15, #ARGV do
   fields[#fields + 1] = ARGV[i]
 end
 
@@ -84,4 +89,12 @@ redis.call('ZADD', stale, stale_at, command_id)
 redis.call('ZADD', quiet, reconcile_at, command_id)
 refresh_due(stale, due_revoke, member)
 refresh_due(quiet, due_reconcile, member)
+local status = 'PENDING'
+for i = 1, #fields, 2 do
+  if fields[i] == 'platform_status' then
+    status = fields[i + 1]
+  end
+end
+feed_append(events, events_seq, now, platform, device_id, command_id, 'PENDING', nil, status, 'api',
+  'api', 0, created)
 return {'PENDING', unpack(replaced)}
