@@ -7,8 +7,9 @@ SUCCESSFUL or FAILED (its result); no ACK -> TIMEOUT after the 80-120 s retransm
 still PENDING at expireTime -> EXPIRED; cancelled while PENDING -> CANCELED. `expireTime` 0 is
 immediate: SENT at once, and TIMEOUT if the device sleeps. Callbacks go to `callbackUrl` on SENT,
 DELIVERED, SUCCESSFUL, FAILED and TIMEOUT (EXPIRED and CANCELED too if configured).
-A cancel task (§5) is WAITTING, RUNNING one third of the way to `huawei_task_run_s`, then cancels
-each of its commands still PENDING: SUCCESS (all), PART_SUCCESS (some) or FAILED (none).
+A cancel task (docs/platforms.md, "Huawei: cancelling") is WAITTING, RUNNING one third of the
+way to `huawei_task_run_s`, then cancels each of its commands still PENDING: SUCCESS (all),
+PART_SUCCESS (some) or FAILED (none).
 """
 
 from __future__ import annotations

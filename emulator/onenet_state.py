@@ -54,7 +54,7 @@ class OneNetCommand:
     expiry: Event | None = None
 
     def item(self) -> dict[str, Any]:
-        """A history item (§2): times as Beijing text, confirm_status by name."""
+        """A history item: times as Beijing text, confirm_status by name."""
         f = self.fields
         item = {"cmd_uuid": self.uuid, "type": self.kind, "create_time": _time(self.created_ms),
                 "valid_time": _time(f["valid_ms"]), "expired_time": _time(f["expired_ms"]),
@@ -66,7 +66,7 @@ class OneNetCommand:
         return {k: v for k, v in item.items() if v is not None}
 
     def detail(self) -> dict[str, Any]:
-        """The detail (§3.1): the item without cmd_uuid, plus args, content, result, feedback."""
+        """The detail: the item without cmd_uuid, plus args, content, result, feedback."""
         detail = {k: v for k, v in self.item().items() if k != "cmd_uuid"}
         detail.update(args=self.fields["args"], content=self.fields["content"],
                       feedback_msg=self.feedback_msg)
@@ -75,7 +75,7 @@ class OneNetCommand:
         return detail
 
     def push_msg(self) -> dict[str, Any]:
-        """The type 7 push (§6.4): ints and epoch ms."""
+        """The type 7 push: ints and epoch ms."""
         msg = {"type": 7, "cmd_id": self.uuid, "imei": self.imei, "dev_id": self.dev_id,
                "cmd_type": CMD_TYPES[self.kind], "send_time": self.send_ms,
                "send_status": self.send_status, "confirm_time": self.confirm_ms,

@@ -2,7 +2,7 @@
 
 Signing and AES come from `platforms.onenet_push` (one reading of docs/platforms.md,
 "OneNET: push", for both sides).
-Verification (§6.2): GET url?msg=&nonce=&signature=, and the target must answer 200 with exactly
+Verification: GET url?msg=&nonce=&signature=, and the target must answer 200 with exactly
 `msg` as its body.
 """
 

@@ -1,4 +1,4 @@
-"""Huawei command cancel tasks: WAITTING -> RUNNING -> SUCCESS / PART_SUCCESS / FAILED (§5)."""
+"""Huawei command cancel tasks: WAITTING -> RUNNING -> SUCCESS / PART_SUCCESS / FAILED."""
 
 from __future__ import annotations
 
