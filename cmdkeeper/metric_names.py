@@ -95,6 +95,21 @@ RATE_LIMIT_WAIT_SECONDS = Counter(
     "cmdkeeper_rate_limit_wait_seconds_total",
     "Seconds spent waiting for a slot of the shared call budget.", ("platform", "priority"))
 
+NOTIFY_DELIVERIES = Counter(
+    "cmdkeeper_notify_deliveries_total",
+    "Outbound webhook deliveries by subscription and outcome: delivered (2xx), failed (another "
+    "answer, no answer within 10 s, no connection: retried), gone (410: the subscription is "
+    "disabled).", ("subscription", "outcome"))
+#: Buckets of the notification lag, in seconds.
+NOTIFY_LAG_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600)
+NOTIFY_LAG = Histogram(
+    "cmdkeeper_notify_lag_seconds",
+    "From cmdkeeper applying a change of state to the subscriber's 2xx for its event.",
+    ("subscription",), NOTIFY_LAG_BUCKETS_S)
+COMMANDS_REMOVED = Counter(
+    "cmdkeeper_commands_removed_total",
+    "Final commands removed RETAIN_FINAL_S after they became final.", ("platform",))
+
 TOKEN_RENEWALS = Counter(
     "cmdkeeper_token_renewals_total",
     "Access tokens obtained from the platform: kind=login or refresh.", ("platform", "kind"))
@@ -145,6 +160,13 @@ def count_rate_limit_wait(budget: str, priority, waited_s: float, acquired: bool
     RATE_LIMIT_WAITS.inc(platform=platform, priority=level,
                          result="acquired" if acquired else "timed_out")
     RATE_LIMIT_WAIT_SECONDS.inc(waited_s, platform=platform, priority=level)
+
+
+def count_delivery(subscription: str, outcome: str, *, lag_s: float | None = None) -> None:
+    """One outbound webhook delivery attempt; a delivered one with its lag."""
+    NOTIFY_DELIVERIES.inc(subscription=subscription, outcome=outcome)
+    if lag_s is not None:
+        NOTIFY_LAG.observe(max(0.0, lag_s), subscription=subscription)
 
 
 def counts_revocations(fn: F) -> F:

@@ -161,8 +161,8 @@ class CommandStore:
 
     def get(self, platform: str, command_id: str) -> dict[str, Any] | None:
         device_id = self.client.hget(keys.command_device_index(platform, command_id), command_id)
-        if device_id is None:
-            return None
+        if device_id is None or device_id.startswith("~"):
+            return None  # never known, or removed by retention (store/retention.py)
         raw = self.client.hgetall(keys.command(platform, device_id, command_id))
         return decode_record(raw) if raw else None
 

@@ -175,7 +175,9 @@ DRAMATIQ_NAMESPACE = "dramatiq"
 WORK_QUEUE = "cmdkeeper"
 #: The revoking actors' own queue (workers/actors.py says why).
 REVOKE_QUEUE = "cmdkeeper-revoke"
-WORK_QUEUES = (WORK_QUEUE, REVOKE_QUEUE)
+#: The outbound webhooks' queue: deliveries never wait behind a backlog of reconciles.
+NOTIFY_QUEUE = "cmdkeeper-notify"
+WORK_QUEUES = (WORK_QUEUE, REVOKE_QUEUE, NOTIFY_QUEUE)
 
 
 def work_queue_keys(queue_name: str) -> tuple[str, str, str]:

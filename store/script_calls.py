@@ -126,3 +126,14 @@ class Scripts(Registry):
                     cursor: str, cursor_n: int, now_ms: int, command_id: str, entry: str,
                     ttl_ms: int, client: Client | None = None) -> int:
         return self.run("delivery_ok", locals(), client)
+
+    def remove_final(self, *, device_final: str, due_retain: str, device_cmds: str,
+                     command_states: str, removed: str, deliveries: str,
+                     cmd_keys: Sequence[str], index_keys: Sequence[str], device_member: str,
+                     cutoff_ms: int, now_ms: int, platform: str, command_ids: Sequence[str],
+                     client: Client | None = None) -> int:
+        return self.run("remove_final", locals(), client)
+
+    def forget_removed(self, *, removed: str, index_keys: Sequence[str], members: Sequence[str],
+                       client: Client | None = None) -> int:
+        return self.run("forget_removed", locals(), client)

@@ -1,0 +1,40 @@
+-- Retention: remove final commands of one device that became final before `cutoff_ms`, with
+-- every index entry that names them, and leave a tombstone (`~<now_ms>`) in the command ->
+-- device index so that a GET can say the command was removed (store/retention.py).
+-- KEYS: device_final, due_retain, device_cmds, command_states, removed, deliveries,
+--       ...cmd_keys, ...index_keys
+-- ARGV: #cmd_keys, device_member, cutoff_ms, now_ms, platform, ...command_ids
+-- `cmd_keys[i]` and `index_keys[i]` are the record and the index bucket of `command_ids[i]`.
+-- Returns how many commands were removed.
+local RANK = {PENDING=1, SENT=2, DELIVERED=3, SUCCEEDED=4, FAILED=4, TIMEOUT=4, EXPIRED=4, CANCELED=4}
+local final, due_retain, cmds, states, removed, deliveries = KEYS[1], KEYS[2], KEYS[3], KEYS[4],
+  KEYS[5], KEYS[6]
+local n = tonumber(ARGV[1])
+local member, cutoff, now, platform = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local count = 0
+for i = 1, n do
+  local id, cmd, index = ARGV[5 + i], KEYS[6 + i], KEYS[6 + n + i]
+  local at = redis.call('ZSCORE', final, id)
+  if at and tonumber(at) <= cutoff then
+    local f = redis.call('HMGET', cmd, 'state', 'sc')
+    if f[1] and RANK[f[1]] == 4 then
+      redis.call('DEL', cmd)
+      if f[2] then
+        redis.call('HINCRBY', states, f[1], -1)
+      end
+      redis.call('HSET', index, id, '~' .. now)
+      redis.call('ZADD', removed, now, platform .. ':' .. id)
+      redis.call('ZREM', cmds, id)
+      redis.call('HDEL', deliveries, id)
+      count = count + 1
+    end
+    redis.call('ZREM', final, id)
+  end
+end
+local first = redis.call('ZRANGE', final, 0, 0, 'WITHSCORES')
+if first[1] then
+  redis.call('ZADD', due_retain, first[2], member)
+else
+  redis.call('ZREM', due_retain, member)
+end
+return count
