@@ -2,8 +2,9 @@
 
 It runs the workers' own `revoke_device` with the configured gateway, at revocation priority
 on the shared call budget. A Huawei bulk cancel is a task on the platform: the CLI follows it
-for up to `--wait` seconds, then hands it to a worker (`follow_cancel_task`), which records its
-results when it ends, and says so.
+for up to `--wait` seconds, looking on the workers' schedule (workers/cancel_task.py), then
+hands it, with its looks counted, to a worker (`follow_cancel_task`), which records its results
+when it ends, and says so.
 """
 
 from __future__ import annotations
@@ -20,38 +21,30 @@ from cli.table import when
 from store.model import PLATFORMS
 from store.ratelimit import Priority
 from workers import revoke
+from workers.cancel_task import CancelTask
 
-#: Following a cancel task: first look after this long, then back off up to the second.
-FIRST_POLL_S = 0.25
-MAX_POLL_S = 2.0
 #: How long the CLI follows a cancel task before a worker takes over, by default (seconds).
 DEFAULT_WAIT_S = 30.0
 
 
-def follow(session: Session, platform: str, device_id: str, result: revoke.RevokeResult,
-           wait_s: float, monotonic: Callable[[], float] = time.monotonic
-           ) -> revoke.RevokeResult:
+def follow(session: Session, result: revoke.RevokeResult, wait_s: float,
+           monotonic: Callable[[], float] = time.monotonic) -> revoke.RevokeResult:
     """Look at a running cancel task until it ends or `wait_s` has passed."""
-    gateway = session.gateway(platform)
     deadline = monotonic() + wait_s
-    delay = FIRST_POLL_S
-    while result.task_id and monotonic() + delay <= deadline:
-        session.sleep(delay)
-        result = revoke.follow_task(session.store, gateway, device_id, result.task_id,
-                                    session.clock, lock_owner=result.lock_owner,
-                                    priority=Priority.REVOKE, targets=result.targets)
-        delay = min(delay * 2, MAX_POLL_S)
+    while result.task and (left_s := deadline - monotonic()) > 0:
+        # the last look comes at the deadline rather than never: the schedule's later delays
+        # are long, and the caller asked to wait this long
+        session.sleep(min(result.task.next_delay_ms / 1000, left_s))
+        result = revoke.follow_task(session.store, session.gateway(result.task.platform),
+                                    result.task, session.clock, priority=Priority.REVOKE)
     return result
 
 
-def hand_to_worker(session: Session, platform: str, device_id: str,
-                   result: revoke.RevokeResult) -> None:
+def hand_to_worker(session: Session, task: CancelTask) -> None:
     session.broker()
     from workers import actors
 
-    actors.follow_cancel_task.send_with_options(
-        args=(platform, device_id, result.task_id, result.lock_owner, 0),
-        kwargs={"targets": result.targets})
+    actors.follow_later(task)
 
 
 def nothing_to_do(session: Session, platform: str, device_id: str, only_stale: bool) -> str:
@@ -105,17 +98,17 @@ def revoke_command(session: Session, platform: str, device_id: str, every_pendin
     only_stale = not every_pending
     result = revoke.revoke_device(session.store, gateway, device_id, session.clock,
                                   only_stale=only_stale, priority=Priority.REVOKE)
-    if result.task_id:
-        click.echo(f"Bulk cancel task {result.task_id} started; following it...", err=True)
+    if result.task:
+        click.echo(f"Bulk cancel task {result.task.task_id} started; following it...", err=True)
         try:
-            result = follow(session, platform, device_id, result, wait_s)
+            result = follow(session, result, wait_s)
         except KeyboardInterrupt:
             pass  # interrupted: the task still holds the device, so a worker takes it over
-        if result.task_id:
-            hand_to_worker(session, platform, device_id, result)
-            click.echo(f"Cancel task {result.task_id} of {platform} device {device_id} is still "
-                       "running: a worker follows it and records which commands it cancelled "
-                       "(see `commands` once it ends).")
+        if result.task:
+            hand_to_worker(session, result.task)
+            click.echo(f"Cancel task {result.task.task_id} of {platform} device {device_id} is "
+                       "still running: a worker follows it and records which commands it "
+                       "cancelled (see `commands` once it ends).")
             return
     if not (result.canceled or result.not_canceled or result.failed):
         click.echo(nothing_to_do(session, platform, device_id, only_stale))

@@ -64,7 +64,10 @@ class HuaweiCommand:
 
 
 @dataclass(frozen=True)
-class CancelTask:
+class HuaweiCancelTask:
+    """A cancel task as the platform reports it (our own view of a running one is
+    workers/cancel_task.py's `CancelTask`)."""
+
     task_id: str
     device_id: str
     status: str
@@ -105,8 +108,8 @@ def parse_command(raw: dict) -> HuaweiCommand:
     )
 
 
-def parse_task(raw: dict) -> CancelTask:
-    return CancelTask(
+def parse_task(raw: dict) -> HuaweiCancelTask:
+    return HuaweiCancelTask(
         task_id=str(raw["taskId"]),
         device_id=str(raw.get("deviceId", "")),
         # Huawei's docs spell it WAITTING; WAITING is what one would expect
@@ -212,12 +215,12 @@ class HuaweiClient:
                                         json={"status": "CANCELED"}))
 
     def create_cancel_task(self, device_id: str, *,
-                           priority: Priority = Priority.REVOKE) -> CancelTask:
+                           priority: Priority = Priority.REVOKE) -> HuaweiCancelTask:
         return parse_task(self._call("POST", f"{_CMD}/deviceCommandCancelTasks", priority,
                                      json={"deviceId": device_id}))
 
     def query_cancel_task(self, task_id: str, *,
-                          priority: Priority = Priority.REVOKE) -> CancelTask:
+                          priority: Priority = Priority.REVOKE) -> HuaweiCancelTask:
         body = self._call("GET", f"{_CMD}/deviceCommandCancelTasks", priority,
                           params={"taskId": task_id, "pageNo": 0, "pageSize": 1})
         data = body.get("data") or []

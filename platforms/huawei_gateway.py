@@ -7,7 +7,7 @@ import json
 from cmdkeeper.clock import Clock
 from platforms.errors import PermanentError
 from platforms.gateway import CancelOutcome, Created, CreateRequest, Observed
-from platforms.huawei import CancelTask, HuaweiClient, HuaweiCommand
+from platforms.huawei import HuaweiCancelTask, HuaweiClient, HuaweiCommand
 from platforms.statuses import HUAWEI
 from store.model import State
 from store.ratelimit import Priority
@@ -79,7 +79,7 @@ class HuaweiGateway:
         return self._outcome(self.client.query_cancel_task(task_id, priority=priority))
 
     @staticmethod
-    def _outcome(task: CancelTask) -> CancelOutcome:
+    def _outcome(task: HuaweiCancelTask) -> CancelOutcome:
         if not task.done:
             return CancelOutcome(task_id=task.task_id)
         ids = [c.command_id for c in task.commands]

@@ -13,6 +13,7 @@ from platforms.errors import PermanentError, RateLimitTimeout
 from store import keys
 from store.ratelimit import Priority
 from workers import broker, events, reconcile, revoke, runtime
+from workers.cancel_task import FIRST_POLL_MS, CancelTask
 
 broker.current()  # bind the actors below to cmdkeeper's broker, never dramatiq's default
 
@@ -41,11 +42,6 @@ JOB_MAX_RETRIES = 5
 JOB_MIN_BACKOFF_MS = 500
 JOB_MAX_BACKOFF_MS = 60_000
 JOB_TIME_LIMIT_MS = 120_000
-
-#: Following a cancel task: first look after this long, then back off, for at most this many.
-TASK_POLL_MS = 1_000
-TASK_POLL_MAX_MS = 30_000
-TASK_MAX_POLLS = 12
 
 
 def _priority(user: bool) -> Priority:
@@ -87,36 +83,36 @@ def revoke_device(platform: str, device_id: str, only_stale: bool = True) -> Non
     rt = runtime.current()
     result = revoke.revoke_device(rt.store, rt.gateway(platform), device_id, rt.clock,
                                   only_stale=only_stale, priority=REVOKE)
-    if result.task_id:
-        follow_cancel_task.send_with_options(
-            args=(platform, device_id, result.task_id, result.lock_owner, 0),
-            kwargs={"targets": result.targets}, delay=TASK_POLL_MS)
+    if result.task:
+        follow_later(result.task, delay_ms=result.task.next_delay_ms)
 
 
+def follow_later(task: CancelTask, delay_ms: int | None = None) -> None:
+    """Queue a look at a running cancel task (the CLI hands its tasks over with it too)."""
+    follow_cancel_task.send_with_options(**task.to_message(), delay=delay_ms)
+
+
+# The parameters are the message's plain values (CancelTask.to_message), kept as they were so
+# that messages queued by earlier versions, and dead letters replayed, still fit.
 @dramatiq.actor(**_REVOKE_JOB)
 def follow_cancel_task(platform: str, device_id: str, task_id: str, lock_owner: str | None,
                        polls: int = 0, targets: list[str] | None = None) -> None:
     rt = runtime.current()
-    result = revoke.follow_task(rt.store, rt.gateway(platform), device_id, task_id, rt.clock,
-                                lock_owner=lock_owner, priority=FOLLOW, targets=targets)
-    if not result.task_id:
+    task = CancelTask.from_message(platform, device_id, task_id, lock_owner, polls, targets)
+    result = revoke.follow_task(rt.store, rt.gateway(platform), task, rt.clock, priority=FOLLOW)
+    if not result.task:
         return
     if not result.looked:  # no call slot: come back, and it does not count as a look
-        follow_cancel_task.send_with_options(
-            args=(platform, device_id, task_id, lock_owner, polls), kwargs={"targets": targets},
-            delay=TASK_POLL_MS)
+        follow_later(result.task, delay_ms=FIRST_POLL_MS)
         return
-    if polls >= TASK_MAX_POLLS:
+    if result.task.out_of_looks:
         log.warning("cancel task %s of %s:%s still running after %d looks; reconciling instead",
-                    task_id, platform, device_id, polls)
-        if lock_owner:
-            rt.store.locks.release(platform, device_id, lock_owner)
+                    task_id, platform, device_id, task.polls)
+        if task.lock_owner:
+            rt.store.locks.release(platform, device_id, task.lock_owner)
         rt.store.request_reconcile(platform, device_id, rt.clock())
         return
-    delay = min(TASK_POLL_MS * 2 ** (polls + 1), TASK_POLL_MAX_MS)
-    follow_cancel_task.send_with_options(
-        args=(platform, device_id, task_id, lock_owner, polls + 1),
-        kwargs={"targets": targets}, delay=delay)
+    follow_later(result.task, delay_ms=result.task.next_delay_ms)
 
 
 @dramatiq.actor(**_JOB, priority=RECONCILE_PRIORITY)

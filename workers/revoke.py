@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 from uuid import uuid4
@@ -24,6 +24,7 @@ from platforms.gateway import CancelOutcome, Gateway
 from store.commands import CommandStore
 from store.model import Event, Source, State
 from store.ratelimit import Priority
+from workers.cancel_task import CancelTask
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,9 @@ class RevokeResult:
     canceled: list[str] = field(default_factory=list)
     not_canceled: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    #: A bulk cancel still running, and the owner of the device lock it holds.
-    task_id: str | None = None
-    lock_owner: str | None = None
+    #: A bulk cancel still running, holding the device's lock: to be followed (`follow_task`).
+    task: CancelTask | None = None
     bulk: bool = False
-    #: The commands a running bulk cancel was meant for (to be passed on to `follow_task`).
-    targets: list[str] = field(default_factory=list)
     #: False when `follow_task` found no call slot in time and could not look at the task.
     looked: bool = True
 
@@ -117,8 +115,8 @@ def _bulk(store: CommandStore, gateway: Gateway, device_id: str, clock: Clock,
             return RevokeResult(failed=targets, bulk=True)
         if outcome.pending:
             keep_lock = True  # held until the task has finished: follow_task releases it
-            return RevokeResult(task_id=outcome.task_id, lock_owner=owner, bulk=True,
-                                targets=targets)
+            return RevokeResult(task=CancelTask(platform, device_id, outcome.task_id, owner,
+                                                tuple(targets)), bulk=True)
         result = record_outcome(store, platform, device_id, _accounted(outcome, targets), clock)
         result.bulk = True
         return result
@@ -147,7 +145,7 @@ def _one_by_one(store: CommandStore, gateway: Gateway, device_id: str,
     return result
 
 
-def _accounted(outcome: CancelOutcome, targets: list[str]) -> CancelOutcome:
+def _accounted(outcome: CancelOutcome, targets: Sequence[str]) -> CancelOutcome:
     """The outcome of a bulk cancel, with every target it does not mention as not cancelled.
 
     A bulk cancel reports only the commands the platform still held as pending: one it sent
@@ -164,38 +162,33 @@ def _accounted(outcome: CancelOutcome, targets: list[str]) -> CancelOutcome:
 
 
 @counts_revocations
-def follow_task(store: CommandStore, gateway: Gateway, device_id: str, task_id: str,
-                clock: Clock, *, lock_owner: str | None = None,
-                priority: Priority = Priority.REVOKE,
-                targets: list[str] | None = None) -> RevokeResult:
+def follow_task(store: CommandStore, gateway: Gateway, task: CancelTask, clock: Clock, *,
+                priority: Priority = Priority.REVOKE) -> RevokeResult:
     """Look at a running bulk cancel; record its results and free the device once it is done.
-    `targets` are the commands it was started for (see `_accounted`). With no call slot in time
-    (`priority` may be a low one: the platform has the cancel already), the result says it did
-    not look."""
-    platform = gateway.platform
+    While it runs, the result carries the task with this look counted. With no call slot in
+    time (`priority` may be a low one: the platform has the cancel already), the result says it
+    did not look and carries the task as it was."""
+    platform, device_id, owner = gateway.platform, task.device_id, task.lock_owner
     try:
-        outcome = quickly(lambda: gateway.follow(device_id, task_id, priority))
+        outcome = quickly(lambda: gateway.follow(device_id, task.task_id, priority))
     except RateLimitTimeout:
         # The platform has the cancel and runs it meanwhile: look later, still holding the
         # device so that no creation slips into the task.
-        if lock_owner:
-            store.locks.extend(platform, device_id, lock_owner, BULK_LOCK_TTL_MS)
-        return RevokeResult(task_id=task_id, lock_owner=lock_owner, bulk=True,
-                            targets=list(targets or []), looked=False)
+        if owner:
+            store.locks.extend(platform, device_id, owner, BULK_LOCK_TTL_MS)
+        return RevokeResult(task=task, bulk=True, looked=False)
     except PermanentError:
-        if lock_owner:
-            store.locks.release(platform, device_id, lock_owner)
+        if owner:
+            store.locks.release(platform, device_id, owner)
         store.request_reconcile(platform, device_id, clock())
         raise
     if outcome.pending:
-        if lock_owner:
-            store.locks.extend(platform, device_id, lock_owner, BULK_LOCK_TTL_MS)
-        return RevokeResult(task_id=task_id, lock_owner=lock_owner, bulk=True,
-                            targets=list(targets or []))
-    if lock_owner:
-        store.locks.release(platform, device_id, lock_owner)
-    result = record_outcome(store, platform, device_id, _accounted(outcome, targets or []),
-                            clock)
+        if owner:
+            store.locks.extend(platform, device_id, owner, BULK_LOCK_TTL_MS)
+        return RevokeResult(task=task.looked(), bulk=True)
+    if owner:
+        store.locks.release(platform, device_id, owner)
+    result = record_outcome(store, platform, device_id, _accounted(outcome, task.targets), clock)
     result.bulk = True
     return result
 

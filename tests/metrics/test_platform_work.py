@@ -50,12 +50,11 @@ def revoke_fully(store, gateway, emu, device_id: str, **options) -> revoke.Revok
     """Revoke, and follow a cancel task to its end as the follow_cancel_task actor does."""
     result = revoke.revoke_device(store, gateway, device_id, system_clock, **options)
     for _ in range(10):
-        if not result.task_id:
+        if not result.task:
             break
         emu.client.advance(5)  # the emulated platform runs the task meanwhile
-        result = revoke.follow_task(store, gateway, device_id, result.task_id, system_clock,
-                                    lock_owner=result.lock_owner)
-    assert not result.task_id
+        result = revoke.follow_task(store, gateway, result.task, system_clock)
+    assert not result.task
     return result
 
 

@@ -37,26 +37,24 @@ def test_a_follow_without_a_call_slot_does_not_look_and_keeps_the_device(
     stale = create_command(store, old, platform_config, body, two_hours_ago).command_id
     gateway = huawei_gateway(platform_config, redis_client, system_clock)
     started = revoke.revoke_device(store, gateway, "dev-f", system_clock)
-    assert started.task_id and started.lock_owner  # the emulator's clock stands still
+    assert started.task.task_id and started.task.lock_owner  # the emulator's clock stands still
     # given a budget that other work has used up
     now = system_clock()
     redis_client.zadd(keys.rate_window("huawei:demo-app"), {f"busy{i}": now for i in range(20)})
 
-    result = revoke.follow_task(store, gateway, "dev-f", started.task_id, system_clock,
-                                lock_owner=started.lock_owner, priority=Priority.BACKGROUND,
-                                targets=started.targets)
+    result = revoke.follow_task(store, gateway, started.task, system_clock,
+                                priority=Priority.BACKGROUND)
 
-    assert not result.looked and result.task_id == started.task_id
-    assert result.targets == [stale] and not result.canceled
-    assert redis_client.get(keys.device_lock("huawei", "dev-f")) == started.lock_owner
+    assert not result.looked and result.task.task_id == started.task.task_id
+    assert result.task.targets == (stale,) and not result.canceled
+    assert redis_client.get(keys.device_lock("huawei", "dev-f")) == started.task.lock_owner
     assert store.get("huawei", stale)["state"] == "PENDING"
 
     # once the budget has room again, the look finds the task done and frees the device
     redis_client.delete(keys.rate_window("huawei:demo-app"))
     emu.client.advance(10)
-    done = revoke.follow_task(store, gateway, "dev-f", started.task_id, system_clock,
-                              lock_owner=started.lock_owner, priority=Priority.BACKGROUND,
-                              targets=started.targets)
-    assert done.looked and done.canceled == [stale] and not done.task_id
+    done = revoke.follow_task(store, gateway, started.task, system_clock,
+                              priority=Priority.BACKGROUND)
+    assert done.looked and done.canceled == [stale] and not done.task
     assert redis_client.get(keys.device_lock("huawei", "dev-f")) is None
     assert store.get("huawei", stale)["state"] == "CANCELED"
