@@ -33,13 +33,14 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> 
     broker.configure(config)
     # imported once the broker is configured: they bind the actors they send to it
     from webhooks.sink import build_sink
-    from workers.runtime import command_store
+    from workers.runtime import command_store, define_env_subscription
 
     client = connection.client(connection.resolve_url(config))
     start_flusher(client, config.metrics_flush_s)
     for warning in (connection.unreachable_hint(config), connection.check_compact_hashes(client)):
         if warning:
             logging.getLogger("cmdkeeper").warning(warning)
+    define_env_subscription(client, config, clock)
 
     app = Flask(__name__)
     # `/api/v1//commands` is a JSON 404 like any unknown path, not an HTML redirect before auth
@@ -56,13 +57,15 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock) -> 
     install_error_handlers(app)
     request_ids.install(app)
 
-    from api import health, metrics, openapi, v1
+    from api import events, health, metrics, openapi, subscriptions, v1
     from dashboard import views as dashboard
     from webhooks import huawei, onenet
 
     app.register_blueprint(huawei.bp)
     app.register_blueprint(onenet.bp)
     app.register_blueprint(v1.bp)
+    app.register_blueprint(events.bp)
+    app.register_blueprint(subscriptions.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(metrics.bp)

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from api import v1
+from api import openapi_feed, v1
 from api.validation import DEFAULT_EXPIRE_S, MAX_EXPIRE_S, ONENET_METHODS
 from store.model import PLATFORMS, Source, State
 from web.ids import ID_PATTERN
@@ -172,6 +172,7 @@ _ERRORS = {
     "400": _error("bad input, or the platform is not configured; the message names the field"),
     "401": _error("missing or wrong bearer token"),
     "404": _error("unknown platform, command or device"),
+    "410": _error("the events asked for are no longer kept"),
     "413": _error("body over 64 KiB"),
     "422": _error("the platform refused the command (`error.platform_code`)"),
     "502": _error("the platform is unavailable"),
@@ -256,6 +257,10 @@ def spec() -> dict[str, Any]:
                 "parameters": [_PLATFORM, _DEVICE],
                 "responses": {"202": accepted, **_errors()},
             }},
+            **openapi_feed.paths(_errors, {"description": "accepted", "content": _json({
+                "type": "object", "required": ["status"], "properties": {
+                    "status": {"type": "string", "enum": ["accepted"]},
+                    "since": _TIME}})}),
             "/api/v1/openapi.json": {"get": {
                 "summary": "This description",
                 "responses": {"200": {"description": "OpenAPI 3.0",
@@ -277,7 +282,7 @@ def spec() -> dict[str, Any]:
             "securitySchemes": {"bearer": {
                 "type": "http", "scheme": "bearer",
                 "description": "CMDKEEPER_API_TOKEN; every /api/v1 route needs it"}},
-            "schemas": {**_create_schemas(), **_record_schemas()},
+            "schemas": {**_create_schemas(), **_record_schemas(), **openapi_feed.schemas()},
         },
     }
 

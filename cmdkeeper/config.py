@@ -144,6 +144,9 @@ class Config:
     metrics_flush_s: int = 5
     #: EVENTS_RETAIN_S: how long the change feed keeps an event (7 days).
     events_retain_s: int = 604_800
+    #: EVENTS_MAX_WAIT_S: the longest a long poll of the feed holds a web thread, whatever
+    #: `wait_s` asks (at most 30).
+    events_max_wait_s: int = 30
     #: RETAIN_FINAL_S: a final command is removed this long after it became final (30 days).
     retain_final_s: int = 2_592_000
     #: NOTIFY_URL (+ NOTIFY_SECRET, `whsec_...`): one subscription defined by the environment.
@@ -188,6 +191,7 @@ class Config:
             metrics_token=env.get("METRICS_TOKEN", ""),
             metrics_flush_s=_int(env, "METRICS_FLUSH_S", 5, minimum=1),
             events_retain_s=_int(env, "EVENTS_RETAIN_S", 604_800, minimum=1),
+            events_max_wait_s=min(30, _int(env, "EVENTS_MAX_WAIT_S", 30)),
             retain_final_s=_int(env, "RETAIN_FINAL_S", 2_592_000, minimum=1),
             notify_url=env.get("NOTIFY_URL", "").strip(),
             notify_secret=_notify_secret(env),

@@ -137,3 +137,9 @@ def trim(client: redis.Redis, scripts: Scripts, now_ms: int, retain_s: int) -> i
     """Forget events applied more than `retain_s` ago; how many went."""
     return int(scripts.feed_trim(events=keys.EVENTS, events_trimmed=keys.EVENTS_TRIMMED,
                                  before_ms=now_ms - retain_s * 1000))
+
+
+def trimmed_up_to(client: redis.Redis) -> str:
+    """The id a new reader starts after when the feed holds nothing: everything up to it was
+    removed (or "0-0": nothing ever was)."""
+    return client.get(keys.EVENTS_TRIMMED) or "0-0"

@@ -23,10 +23,11 @@ BATCH = 500
 
 
 def remove_due(client: redis.Redis, scripts: Scripts, now_ms: int, retain_final_s: int, *,
-               limit: int = BATCH) -> int:
+               limit: int = BATCH) -> dict[str, int]:
     """Remove up to `limit` commands that became final more than `retain_final_s` ago; how many
-    went."""
+    went, by platform."""
     cutoff = now_ms - retain_final_s * 1000
+    by_platform: dict[str, int] = {}
     removed = 0
     for member in client.zrangebyscore(keys.DUE_RETAIN, "-inf", cutoff, start=0, num=limit):
         if removed >= limit:
@@ -34,7 +35,7 @@ def remove_due(client: redis.Redis, scripts: Scripts, now_ms: int, retain_final_
         platform, device_id = split_member(member)
         final = keys.device_final(platform, device_id)
         ids = client.zrangebyscore(final, "-inf", cutoff, start=0, num=limit - removed)
-        removed += int(scripts.remove_final(
+        count = int(scripts.remove_final(
             device_final=final, due_retain=keys.DUE_RETAIN,
             device_cmds=keys.device_commands(platform, device_id),
             command_states=keys.command_states(platform), removed=keys.REMOVED,
@@ -43,7 +44,10 @@ def remove_due(client: redis.Redis, scripts: Scripts, now_ms: int, retain_final_
             index_keys=[keys.command_device_index(platform, c) for c in ids],
             device_member=member, cutoff_ms=cutoff, now_ms=now_ms, platform=platform,
             command_ids=ids))
-    return removed
+        removed += count
+        if count:
+            by_platform[platform] = by_platform.get(platform, 0) + count
+    return by_platform
 
 
 def forget_tombstones(client: redis.Redis, scripts: Scripts, now_ms: int, keep_s: int, *,

@@ -124,3 +124,21 @@ def reconcile_device(platform: str, device_id: str, user: bool = False) -> None:
     except RateLimitTimeout:
         # the budget is spoken for (revocations go first): come back later, freeing the thread
         rt.store.request_reconcile(platform, device_id, rt.clock() + RECONCILE_LATER_MS)
+
+
+#: Deliveries: a failed run is tried again by its own backoff (workers/notify.py), not by
+#: dramatiq's retries; a run that crashed is picked up by the clock's next look.
+NOTIFY_TIME_LIMIT_MS = 60_000
+NOTIFY_PRIORITY = 5
+
+
+@dramatiq.actor(queue_name=keys.NOTIFY_QUEUE, max_retries=0, time_limit=NOTIFY_TIME_LIMIT_MS,
+                priority=NOTIFY_PRIORITY)
+def deliver_events(subscription_id: str) -> None:
+    rt = runtime.current()
+    result = rt.deliverer.run(subscription_id)
+    if result.more:
+        deliver_events.send(subscription_id)
+    elif result.retry_at_ms is not None:
+        deliver_events.send_with_options(args=(subscription_id,),
+                                         delay=max(0, result.retry_at_ms - rt.clock()))

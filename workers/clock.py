@@ -10,6 +10,10 @@ Revocations look one interval ahead: a device whose command becomes stale before
 is claimed now and the clock sends its job at the very deadline, so a stale command is revoked
 when it becomes stale, not up to a sweep interval later. (The clock holds these few jobs itself
 rather than as delayed messages in a worker, which would lose them for a while if it died.)
+
+The leading clock also starts outbound webhook deliveries for subscriptions behind the change
+feed (workers/notifier.py, several times a second) and runs retention on each full sweep
+(workers/housekeeping.py).
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ from store.due import claim_due
 from store.locks import OwnedLock
 from store.metrics_flush import start_flusher
 from store.script_calls import Scripts
-from workers import broker
+from workers import broker, housekeeping
+from workers.notifier import CHECK_MS as NOTIFY_CHECK_MS
+from workers.notifier import Notifier
 
 log = logging.getLogger("cmdkeeper.clock")
 
@@ -189,7 +195,9 @@ def run(config: Config, stop: threading.Event) -> None:
     interval_ms = config.sweep_interval_s * 1000
     check_ms = max(1, interval_ms // REVOKE_CHECKS_PER_SWEEP)
     dispatcher = Dispatcher()
-    next_sweep = next_check = 0
+    notify = Notifier(client)
+    next_sweep = next_check = next_notify = 0
+    leading = False
     try:
         while not stop.is_set():
             try:
@@ -200,13 +208,19 @@ def run(config: Config, stop: threading.Event) -> None:
                         request_ids.set_current(f"sweep-{system_clock()}")
                         next_sweep = system_clock() + interval_ms
                     next_check = system_clock() + check_ms
-                    sweep(client, scripts, leadership, system_clock, dispatcher,
-                          lookahead_ms=interval_ms, reconcile=full)
+                    leading = sweep(client, scripts, leadership, system_clock, dispatcher,
+                                    lookahead_ms=interval_ms, reconcile=full) is not None
+                    if leading and full:
+                        housekeeping.sweep(client, scripts, config, system_clock())
                 dispatcher.send_due(system_clock())
+                if leading and system_clock() >= next_notify:
+                    notify(system_clock())
+                    next_notify = system_clock() + NOTIFY_CHECK_MS
             except (redis.RedisError, BrokerError) as e:
                 # claimed devices come back when their lease runs out: nothing is lost
                 log.warning("sweep failed, will retry next interval: %s", e)
-            wake = min(next_check, dispatcher.next_ms() or next_check)
+            wake = min(next_check, dispatcher.next_ms() or next_check,
+                       next_notify if leading else next_check)
             stop.wait(max(0, wake - system_clock()) / 1000)
     finally:
         leadership.release()

@@ -33,4 +33,6 @@ def platform_app(config, clock, redis_client, platform_emulator):
     return create_app(config.with_(
         huawei_base_url=emu.url, huawei_app_id="demo-app", huawei_secret="demo-secret",
         onenet_base_url=emu.url, onenet_api_key="demo-onenet-key",
-        huawei_rate_per_min=100_000, onenet_rate_per_min=100_000), clock=clock)
+        huawei_rate_per_min=100_000, onenet_rate_per_min=100_000,
+        # a long poll waits in real time: one second keeps the fuzzing quick
+        events_max_wait_s=1), clock=clock)
