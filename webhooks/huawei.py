@@ -13,7 +13,7 @@ from flask import Blueprint, request
 
 from cmdkeeper.metric_names import count_callbacks
 from platforms.formats import huawei_to_ms
-from platforms.statuses import HUAWEI
+from platforms.huawei_vocab import STATES as HUAWEI
 from store.model import Event, Source
 from web.callback_metrics import callback_counter
 from web.http import ApiError, read_json_object, tokens_match

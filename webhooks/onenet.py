@@ -18,7 +18,9 @@ from flask import Blueprint, Response, request
 
 from cmdkeeper.metric_names import count_callbacks
 from platforms import onenet_push
-from platforms.statuses import ONENET_CONFIRM_NAMES, ONENET_SEND, onenet_state
+from platforms.onenet_vocab import CONFIRM_NAMES as ONENET_CONFIRM_NAMES
+from platforms.onenet_vocab import SEND_STATES as ONENET_SEND
+from platforms.onenet_vocab import onenet_state
 from store.model import CURRENT_ATTEMPT, Event, Source
 from web.callback_metrics import callback_counter
 from web.http import ApiError, read_json_object
