@@ -46,7 +46,8 @@ CALLBACK_LAG = Histogram(
 EVENTS_APPLIED = Counter(
     "cmdkeeper_events_applied_total",
     "Status events applied to the store, by source (callback, reconcile, revoke) and outcome: "
-    "created and moved changed a command; late, duplicate and unchanged were ignored.",
+    "created and moved changed a command; late, duplicate and unchanged were ignored; unknown "
+    "(a status cmdkeeper does not know) was noted on the timeline and its device reconciled.",
     ("platform", "source", "outcome"))
 
 REVOCATIONS = Counter(
@@ -109,7 +110,7 @@ def count_applied(event, outcome: str, was_stale: bool) -> None:
     """An event went through the store's state machine (store.CommandStore's `on_applied`)."""
     platform, source = event.platform, event.source.value
     EVENTS_APPLIED.inc(platform=platform, source=source, outcome=outcome)
-    if source == "revoke" and outcome == "moved" and event.state.value == "CANCELED":
+    if source == "revoke" and outcome == "moved" and event.state == "CANCELED":
         REVOCATIONS.inc(platform=platform, reason="stale" if was_stale else "requested")
 
 

@@ -96,16 +96,20 @@ class CommandStore:
         *,
         fill: dict[str, str] | None = None,
         pipe: redis.client.Pipeline | None = None,
-    ) -> tuple[str, State] | None:
-        """Apply one event; returns (created | moved | late | duplicate, the command's state).
+    ) -> tuple[str, State | None] | None:
+        """Apply one event; returns (created | moved | late | duplicate | unchanged | unknown, the
+        command's state, None when it has no record).
 
         An unknown command seen in a callback asks for a reconcile of its device; one learned from
-        history does not (it came from there). `fill` sets fields the record lacks. With `pipe`,
-        the script is queued on that pipeline and None is returned (bulk loads).
+        history does not (it came from there). An event without a state (a status cmdkeeper does
+        not know) is only noted on the timeline, and asks for a reconcile. `fill` sets fields the
+        record lacks. With `pipe`, the script is queued on that pipeline and None is returned
+        (bulk loads).
         """
         request_reconcile = event.source is not Source.RECONCILE
         args: list[Any] = [
-            event.platform, event.device_id, event.command_id, event.state.value,
+            event.platform, event.device_id, event.command_id,
+            event.state.value if event.state is not None else "",
             encode_timeline_entry(event, "{a}"), event.attempt, event.platform_status, now_ms,
             self.reconcile_after_ms, keys.device_tag(event.platform, event.device_id),
             MAX_TIMELINE, "1" if request_reconcile else "0", event.at_ms,
@@ -121,7 +125,7 @@ class CommandStore:
         outcome, state = result[0], result[1]
         if self.on_applied is not None:
             self.on_applied(event, outcome, result[2:] == [1])
-        return outcome, State(state)
+        return outcome, State(state) if state else None
 
     def create_command(self, new: NewCommand, *, supersede: bool = False,
                        now_ms: int | None = None, pipe: redis.client.Pipeline | None = None
