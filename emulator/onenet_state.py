@@ -220,9 +220,11 @@ class OneNetPlatform:
         self.fleet.touch(device)
         self._free(cmd, device)
 
-    def _result(self, cmd: OneNetCommand, device: Device) -> dict[str, Any]:
+    def _result(self, cmd: OneNetCommand, device: Device) -> dict[str, Any] | None:
         if cmd.kind != "READ":
-            return {}
+            # nothing to report, so no confirm_body at all: an empty `{}` decodes in PHP as
+            # `[]`, and a PHP receiver's re-encoded msg then fails its signature
+            return None
         f = cmd.fields
         value = self.values.get(device.device_id, device.behaviour.value)
         return {"obj_id": f["obj_id"], "obj_inst": [{
