@@ -42,9 +42,11 @@ def signature(token: str, nonce: str, text: str) -> str:
 
 
 def verify(token: str, nonce: str, text: str, given: str) -> bool:
-    """Constant-time check of a signature; a `+` that arrived as a space is put back."""
-    expected = signature(token, nonce, text)
-    return hmac.compare_digest(expected.encode(), given.replace(" ", "+").encode())
+    """Constant-time check of a signature; a `+` that arrived as a space is put back, and the
+    `=` padding may be missing (China Mobile's PHP receiver strips it from both sides)."""
+    expected = signature(token, nonce, text).rstrip("=")
+    return hmac.compare_digest(expected.encode(),
+                               given.replace(" ", "+").rstrip("=").encode("utf-8", "replace"))
 
 
 def signed_texts(raw: str | None, msg: Any) -> list[str]:
