@@ -99,13 +99,18 @@ def _record_schemas() -> dict[str, Any]:
             "type": "object", "additionalProperties": False,
             "required": ["state", "attempt", "at", "source", "platform_status", "applied"],
             "properties": {
-                "state": {"type": "string", "enum": states},
+                "state": _nullable({
+                    "type": "string", "enum": [*states, None],  # null listed: enum restricts
+                    "description": "null: a status cmdkeeper does not know (platform_status "
+                                   "holds it as received); never applied, and the device's "
+                                   "history is re-checked"}),
                 "attempt": {"type": "integer", "description": "retries used (OneNET)"},
                 "at": _TIME,
                 "source": {"type": "string", "enum": [s.value for s in Source]},
                 "platform_status": {"type": "string"},
                 "applied": {"type": "boolean",
-                            "description": "false: late or duplicate, did not move the state"},
+                            "description": "false: late, duplicate or an unknown status; did "
+                                           "not move the state"},
             },
         },
         "PlatformError": {

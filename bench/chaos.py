@@ -50,7 +50,8 @@ from dev.procs import (
     wait_until,
 )
 from emulator.testing import busiest_window, start_emulator
-from platforms.statuses import HUAWEI, onenet_state
+from platforms.huawei_vocab import STATES as HUAWEI
+from platforms.onenet_vocab import onenet_state
 from store import keys
 from store.model import State
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
-from platforms.statuses import HUAWEI
+from platforms.huawei_vocab import STATES as HUAWEI
 from store.commands import NewCommand
 from store.model import Event, Source, State, encode_timeline_entry
 

@@ -5,7 +5,8 @@ Replaying it blindly would cancel, query or apply for nothing (and spend platfor
 actor's job is re-checked first:
 
 - `apply_event`: wanted unless the command is already in the event's state or beyond
-  (the state machine would only note it as late);
+  (the state machine would only note it as late); an unknown status is always wanted (it asks
+  for a reconcile);
 - `revoke_device`: wanted while the device has stale PENDING commands (any PENDING ones for a
   revoke of all);
 - `follow_cancel_task`: wanted while the device has PENDING commands whose fate the task's
@@ -59,6 +60,9 @@ def _apply_event(store: CommandStore, params: dict[str, Any], asked_ms: int,
     current = command_progress(store.client, event.platform, event.device_id, event.command_id)
     if current is None:
         return replay("the command is not recorded yet")
+    if event.state is None:
+        return replay("a status cmdkeeper does not know: replaying notes it and asks for a "
+                      "reconcile of its device")
     state, attempt = State(current[0]), current[1]
     event_attempt = attempt if event.attempt == CURRENT_ATTEMPT else event.attempt
     if state.rank == TERMINAL_RANK:

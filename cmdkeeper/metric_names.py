@@ -24,6 +24,9 @@ MINUTE_REVOCATIONS = "revocations"
 MINUTE_RECONCILIATIONS = "reconciliations"
 MINUTE_CORRECTIONS = "corrections"
 MINUTE_CALLBACK_LAG = "callback_lag"
+#: ...and by label: `callbacks_rejected|platform=onenet|reason=bad_signature`, ...
+MINUTE_CALLBACKS_REJECTED = "callbacks_rejected"
+MINUTE_UNKNOWN_STATUSES = "unknown_statuses"
 
 CALLBACKS_RECEIVED = Counter(
     "cmdkeeper_callbacks_received_total",
@@ -34,9 +37,16 @@ CALLBACK_EVENTS = Counter(
     "dropped at the door).", ("platform", "outcome"))
 CALLBACKS_REJECTED = Counter(
     "cmdkeeper_callbacks_rejected_total",
-    "Callback requests answered with an error; reason is the error code of the JSON answer "
-    "(bad_json, bad_signature, not_found for a wrong token, storage_unavailable, ...).",
-    ("platform", "reason"))
+    "Callbacks not taken, by reason: the error code of a refused callback (bad_json, not_found "
+    "for a wrong token, storage_unavailable, ...), or why a OneNET push (or one message of a "
+    "batched push) answered 200 was ignored (bad_signature, undecryptable, bad_field, ...).",
+    ("platform", "reason"), window=MINUTE_CALLBACKS_REJECTED,
+    window_labels=("platform", "reason"))
+UNKNOWN_STATUSES = Counter(
+    "cmdkeeper_callback_unknown_statuses_total",
+    "New status reports whose status cmdkeeper does not know: answered 200, kept in the "
+    "timeline as not applied, and their devices reconciled.", ("platform",),
+    window=MINUTE_UNKNOWN_STATUSES, window_labels=("platform",))
 CALLBACK_LAG = Histogram(
     "cmdkeeper_callback_lag_seconds",
     "Receipt time minus the platform's event time, for new status reports that carry one "
@@ -46,7 +56,8 @@ CALLBACK_LAG = Histogram(
 EVENTS_APPLIED = Counter(
     "cmdkeeper_events_applied_total",
     "Status events applied to the store, by source (callback, reconcile, revoke) and outcome: "
-    "created and moved changed a command; late, duplicate and unchanged were ignored.",
+    "created and moved changed a command; late, duplicate and unchanged were ignored; unknown "
+    "(a status cmdkeeper does not know) was noted on the timeline and its device reconciled.",
     ("platform", "source", "outcome"))
 
 REVOCATIONS = Counter(
@@ -124,7 +135,7 @@ def count_applied(event, outcome: str, was_stale: bool) -> None:
     """An event went through the store's state machine (store.CommandStore's `on_applied`)."""
     platform, source = event.platform, event.source.value
     EVENTS_APPLIED.inc(platform=platform, source=source, outcome=outcome)
-    if source == "revoke" and outcome == "moved" and event.state.value == "CANCELED":
+    if source == "revoke" and outcome == "moved" and event.state == "CANCELED":
         REVOCATIONS.inc(platform=platform, reason="stale" if was_stale else "requested")
 
 
@@ -133,6 +144,8 @@ def count_callbacks(platform: str, events: list, enqueued: list[bool], received_
     An event whose time is its receipt time carried no platform time: it has no lag."""
     for event, new in zip(events, enqueued, strict=True):
         CALLBACK_EVENTS.inc(platform=platform, outcome="enqueued" if new else "duplicate")
+        if new and event.state is None:
+            UNKNOWN_STATUSES.inc(platform=platform)
         if new and event.at_ms != received_ms:
             CALLBACK_LAG.observe(max(0.0, (received_ms - event.at_ms) / 1000), platform=platform)
 

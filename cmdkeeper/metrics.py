@@ -121,18 +121,23 @@ class _Metric:
 
 
 class Counter(_Metric):
-    """A monotonic count; `window` also adds each increment to that per-minute figure. A
-    `_seconds_total` counter adds floats, any other whole numbers (Redis keeps each field one way:
-    HINCRBY or HINCRBYFLOAT)."""
+    """A monotonic count; `window` also adds each increment to that per-minute figure, kept
+    apart by the labels in `window_labels` (none: one figure for all). A `_seconds_total`
+    counter adds floats, any other whole numbers (Redis keeps each field one way: HINCRBY or
+    HINCRBYFLOAT)."""
 
     kind = "counter"
 
     def __init__(self, name: str, doc: str, labelnames: tuple[str, ...] = (), *,
-                 window: str | None = None, recorder: Recorder | None = None) -> None:
+                 window: str | None = None, window_labels: tuple[str, ...] = (),
+                 recorder: Recorder | None = None) -> None:
         if not name.endswith("_total"):
             raise ValueError(f"counter {name!r} must end with _total")
+        if not set(window_labels) <= set(labelnames):
+            raise ValueError(f"{name}: window_labels must be among its labels")
         super().__init__(name, doc, labelnames, window, recorder)
         self.floats = name.endswith("_seconds_total")
+        self.window_labels = window_labels
 
     def inc(self, amount: Amount = 1, **labels: object) -> None:
         if self.floats:
@@ -140,8 +145,12 @@ class Counter(_Metric):
         elif not isinstance(amount, int):
             raise TypeError(f"{self.name} counts whole numbers, got {amount!r}")
         if amount:
-            name = field(self.name, self._labels(labels))
-            self.recorder.add([(name, amount)], [(self.window, amount)] if self.window else [])
+            labelled = self._labels(labels)
+            window = []
+            if self.window:
+                kept = tuple(pair for pair in labelled if pair[0] in self.window_labels)
+                window = [(field(self.window, kept), amount)]
+            self.recorder.add([(field(self.name, labelled), amount)], window)
 
 
 class Histogram(_Metric):

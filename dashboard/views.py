@@ -21,6 +21,7 @@ from flask import (
 )
 
 from dashboard import auth
+from dashboard.alarms import callback_alarms
 from dashboard.timefmt import relative, wall_near, when
 from dashboard.why import OPEN_STATES, OVERDUE_SWEEPS, why_stuck
 from store.attention import read_attention
@@ -128,7 +129,7 @@ def fleet():
     attention = read_attention(client, now, limit=ATTENTION_LIMIT, overdue_ms=overdue_ms)
     totals = {p: sum(stats.by_state.get(p, {}).values()) for p in PLATFORMS}
     return _render("fleet.html", stats=stats, states=STATES, totals=totals,
-                   attention=attention, overdue_ms=overdue_ms)
+                   attention=attention, overdue_ms=overdue_ms, alarms=callback_alarms(stats))
 
 
 @bp.route("/devices")

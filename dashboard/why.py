@@ -35,12 +35,24 @@ def why_stuck(command: dict[str, Any], view: DeviceView, config: Config,
     state = command["state"]
     if state not in OPEN_STATES:
         return None
+    unknown = _unknown_news(command)
     if state == "PENDING":
-        return _pending(command, view, config, now_ms)
+        return unknown + _pending(command, view, config, now_ms)
     since = command.get("updated_at") or command.get("created_at")
     head = f"{state.title()} at {when(since, now_ms)}" if since else state.title()
-    return (f"{head}; no {NEXT_CALLBACK[state]} callback yet — "
+    return (f"{unknown}{head}; no {NEXT_CALLBACK[state]} callback yet — "
             + _recheck(command, view, config, now_ms) + ".")
+
+
+def _unknown_news(command: dict[str, Any]) -> str:
+    """A sentence when the newest news of the command is a status cmdkeeper does not know (the
+    webhook took it, the state did not move, and its device's history is asked instead)."""
+    timeline = command.get("timeline") or []
+    if not timeline or timeline[-1].get("state") is not None:
+        return ""
+    return (f"The platform last reported {timeline[-1]['platform_status']!r}, a status "
+            "cmdkeeper does not know: noted, not applied, and the device's history re-checked "
+            "to learn what became of it. ")
 
 
 def _pending(command: dict[str, Any], view: DeviceView, config: Config, now_ms: int) -> str:

@@ -9,10 +9,12 @@ throttling are not counted), then may meet an injected fault, then is authentica
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.datastructures import MultiDict
 
 from emulator.huawei_auth import HuaweiError
 from emulator.huawei_state import HuaweiCommand, bad_input, parse_create
@@ -32,8 +34,16 @@ def _huawei_error(e: HuaweiError):
     return jsonify(e.body()), e.status
 
 
+def _form() -> Mapping[str, str]:
+    """The login form. A body sent without any Content-Type is read as a form too: libiocm (the
+    PHP client) logs in that way, and the real platform takes it."""
+    if not request.mimetype:
+        return MultiDict(parse_qsl(request.get_data(as_text=True), keep_blank_values=True))
+    return request.form
+
+
 def _form_app() -> str | None:
-    return request.form.get("appId") or None
+    return _form().get("appId") or None
 
 
 def _json_app() -> str | None:
@@ -82,8 +92,9 @@ def _json_body() -> Any:
 @bp.post("/sec/v1.1.0/login")
 @call(identify=_form_app, auth=False)
 def login(em: Emulator):
-    return em.tokens.login(request.form.get("appId"), request.form.get("secret"),
-                           em.engine.now_ms, em.faults.token_ttl_s)
+    form = _form()
+    return em.tokens.login(form.get("appId"), form.get("secret"), em.engine.now_ms,
+                           em.faults.token_ttl_s)
 
 
 @bp.post("/sec/v1.1.0/refreshToken")

@@ -23,7 +23,7 @@ from emulator.onenet_params import OneNetError, not_found
 from emulator.push import PushTarget
 from emulator.settings import Settings
 from platforms.formats import ms_to_onenet
-from platforms.statuses import ONENET_CONFIRM_NAMES
+from platforms.onenet_vocab import CONFIRM_NAMES
 
 CMD_TYPES = {"READ": 0, "WRITE": 1, "EXECUTE": 2}
 
@@ -60,7 +60,7 @@ class OneNetCommand:
                 "valid_time": _time(f["valid_ms"]), "expired_time": _time(f["expired_ms"]),
                 "send_time": _time(self.send_ms), "trigger_msg": f["trigger_msg"],
                 "send_status": self.send_status, "confirm_time": _time(self.confirm_ms),
-                "confirm_status": ONENET_CONFIRM_NAMES.get(self.confirm_status),
+                "confirm_status": CONFIRM_NAMES.get(self.confirm_status),
                 "feedback_time": _time(self.feedback_ms), "imei": self.imei,
                 "remain": self.remain}
         return {k: v for k, v in item.items() if v is not None}
@@ -89,7 +89,7 @@ class OneNetCommand:
             "platform": "onenet", "command_id": self.uuid, "device_id": self.imei,
             "type": self.kind, "status": self.send_status,
             "confirm_status": self.confirm_status,
-            "confirm_name": ONENET_CONFIRM_NAMES.get(self.confirm_status),
+            "confirm_name": CONFIRM_NAMES.get(self.confirm_status),
             "remain": self.remain, "history": self.history, "created_ms": self.created_ms,
             "valid_ms": self.fields["valid_ms"], "expire_ms": self.fields["expired_ms"],
             "sent": self.sent_count > 0, "first_sent_ms": self._first_sent(),
@@ -220,9 +220,11 @@ class OneNetPlatform:
         self.fleet.touch(device)
         self._free(cmd, device)
 
-    def _result(self, cmd: OneNetCommand, device: Device) -> dict[str, Any]:
+    def _result(self, cmd: OneNetCommand, device: Device) -> dict[str, Any] | None:
         if cmd.kind != "READ":
-            return {}
+            # nothing to report, so no confirm_body at all: an empty `{}` decodes in PHP as
+            # `[]`, and a PHP receiver's re-encoded msg then fails its signature
+            return None
         f = cmd.fields
         value = self.values.get(device.device_id, device.behaviour.value)
         return {"obj_id": f["obj_id"], "obj_inst": [{

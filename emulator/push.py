@@ -2,14 +2,15 @@
 
 Signing and AES come from `platforms.onenet_push` (one reading of docs/platforms.md,
 "OneNET: push", for both sides).
-Verification: GET url?msg=&nonce=&signature=, and the target must answer 200 with exactly
-`msg` as its body.
+Verification: GET url?msg=&nonce=&signature=, the signature's `+` unescaped, and the
+target must answer 200 with exactly `msg` as its body.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -59,9 +60,14 @@ def verify_url(target: PushTarget, msg: str, nonce: str,
     if http is None:
         http = requests.Session()
         http.trust_env = False  # loopback targets; never through a proxy
-    params = {"msg": msg, "nonce": nonce, "signature": signature(target.token, nonce, msg)}
+    # The platform puts the signature in the query as it is, `+`, `/` and `=` unescaped (a PHP
+    # receiver's $_GET then reads a `+` as a space, and its check expects exactly that);
+    # `%2B` there failed such receivers about one handshake in four.
+    query = (f"msg={quote(msg, safe='')}&nonce={quote(nonce, safe='')}"
+             f"&signature={signature(target.token, nonce, msg)}")
+    url = target.url + ("&" if "?" in target.url else "?") + query
     try:
-        response = http.get(target.url, params=params, timeout=VERIFY_TIMEOUT_S)
+        response = http.get(url, timeout=VERIFY_TIMEOUT_S)
     except requests.RequestException as e:
         return {"verified": False, "http_status": None, "body": None, "error": type(e).__name__}
     ok = response.status_code == 200 and response.text == msg

@@ -17,6 +17,15 @@ from platforms.shared_token import SharedToken
 from store.ratelimit import WINDOW_MARGIN_MS, RateLimiter
 from store.tokens import TokenStore
 
+#: Each platform's gateway type: what is known of a platform without building its client.
+GATEWAY_TYPES: dict[str, type[HuaweiGateway] | type[OneNetGateway]] = {
+    "huawei": HuaweiGateway, "onenet": OneNetGateway}
+
+
+def canceled_status(platform: str) -> str:
+    """The platform's own word for a command it cancelled, as its gateway states it."""
+    return GATEWAY_TYPES[platform].canceled_status
+
 
 def _window_ms(config: Config) -> int:
     return config.platform_rate_window_s * 1000 + WINDOW_MARGIN_MS

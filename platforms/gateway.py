@@ -59,6 +59,9 @@ class CancelOutcome:
 
 class Gateway(Protocol):
     platform: str
+    #: The platform's own word for a command it cancelled, recorded as a revocation's
+    #: `platform_status` (Huawei `CANCELED`, OneNET send_status `2`).
+    canceled_status: str
 
     def create(self, request: CreateRequest, priority: Priority) -> Created: ...
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from cmdkeeper.clock import Clock
+from platforms import huawei_vocab
 from platforms.errors import PermanentError
 from platforms.gateway import CancelOutcome, Created, CreateRequest, Observed
 from platforms.huawei import HuaweiCancelTask, HuaweiClient, HuaweiCommand
-from platforms.statuses import HUAWEI
 from store.model import State
 from store.ratelimit import Priority
 
@@ -19,7 +19,7 @@ NOT_CANCELLABLE = {"100022", "101001"}
 
 def observed_time(c: HuaweiCommand) -> int | None:
     """When the command reached its current status, as far as the platform says."""
-    state = HUAWEI.get(c.status)
+    state = huawei_vocab.state_of(c.status)
     if state in (State.SUCCEEDED, State.FAILED):
         return c.executed_ms or c.delivered_ms
     if state is State.DELIVERED:
@@ -32,7 +32,7 @@ def observed_time(c: HuaweiCommand) -> int | None:
 
 
 def observe(c: HuaweiCommand) -> Observed | None:
-    state = HUAWEI.get(c.status)
+    state = huawei_vocab.state_of(c.status)
     if state is None:
         return None
     fill = {"service_id": c.service_id, "method": c.method,
@@ -46,6 +46,7 @@ def observe(c: HuaweiCommand) -> Observed | None:
 
 class HuaweiGateway:
     platform = "huawei"
+    canceled_status = huawei_vocab.CANCELED
 
     def __init__(self, client: HuaweiClient, clock: Clock) -> None:
         self.client, self.clock = client, clock
@@ -66,7 +67,8 @@ class HuaweiGateway:
 
     def cancel_one(self, device_id: str, command_id: str, priority: Priority) -> bool:
         try:
-            return self.client.cancel_command(command_id, priority=priority).status == "CANCELED"
+            cancelled = self.client.cancel_command(command_id, priority=priority)
+            return cancelled.status == self.canceled_status
         except PermanentError as e:
             if e.code in NOT_CANCELLABLE:
                 return False
@@ -84,10 +86,11 @@ class HuaweiGateway:
             return CancelOutcome(task_id=task.task_id)
         ids = [c.command_id for c in task.commands]
         if task.status == "SUCCESS":
-            canceled = [c.command_id for c in task.commands if c.status in ("CANCELED", "PENDING",
-                                                                          "DEFAULT")]
+            canceled = [c.command_id for c in task.commands
+                        if c.status in (huawei_vocab.CANCELED, "PENDING", "DEFAULT")]
         elif task.status == "PART_SUCCESS":
-            canceled = [c.command_id for c in task.commands if c.status == "CANCELED"]
+            canceled = [c.command_id for c in task.commands
+                        if c.status == huawei_vocab.CANCELED]
         else:
             canceled = []
         return CancelOutcome(canceled=canceled, not_canceled=[i for i in ids if i not in canceled])

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from cmdkeeper.clock import Clock
+from platforms import onenet_vocab
 from platforms.errors import PermanentError
 from platforms.gateway import CancelOutcome, Created, CreateRequest, Observed
 from platforms.onenet import RETRY, OneNetClient, OneNetCommand
-from platforms.statuses import ONENET_CONFIRM_CODES, ONENET_SEND, onenet_state
 from store.ratelimit import Priority
 
 #: errno of a cancel refused because the command is no longer waiting ("system logic limit";
@@ -16,11 +16,11 @@ NOT_CANCELLABLE = {"5006"}
 
 
 def observe(c: OneNetCommand) -> Observed | None:
-    if c.send_status not in ONENET_SEND:
+    if c.send_status not in onenet_vocab.SEND_STATES:
         return None
-    confirm = ONENET_CONFIRM_CODES.get(c.confirm_status) if c.confirm_status else None
-    state = onenet_state(c.send_status, confirm)
-    status = str(c.send_status) if confirm is None else f"{c.send_status}/{confirm}"
+    confirm = onenet_vocab.CONFIRM_CODES.get(c.confirm_status) if c.confirm_status else None
+    state = onenet_vocab.onenet_state(c.send_status, confirm)
+    status = onenet_vocab.status_text(c.send_status, confirm)
     # remain counts down from RETRY as attempts are used; a missing remain means no retry yet
     attempt = max(0, RETRY - c.remain) if c.remain is not None else 0
     fill = {"method": c.kind, "service_id": ""}
@@ -34,6 +34,7 @@ def observe(c: OneNetCommand) -> Observed | None:
 
 class OneNetGateway:
     platform = "onenet"
+    canceled_status = onenet_vocab.CANCELED
 
     def __init__(self, client: OneNetClient, clock: Clock) -> None:
         self.client, self.clock = client, clock

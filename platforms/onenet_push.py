@@ -4,7 +4,10 @@ text.
 Shared by the webhook (verify, decrypt) and the emulator (sign, encrypt), so both follow the one
 reading of the spec:
 - signature = base64(md5(token + nonce + X)), X the raw `msg` JSON text (plaintext mode) or the
-  `enc_msg` string (secure mode); a `+` in a signature may arrive as a space.
+  `enc_msg` string (secure mode); a `+` in a signature may arrive as a space. China Mobile's own
+  receivers (cm-heclouds/data-push) hash a compact re-serialisation of the parsed `msg` instead
+  (C#: Json.NET; PHP: json_encode, with `\\uXXXX` and `\\/` escapes), so `signed_texts` offers
+  those too: whichever the platform signs, a push verifies (docs/platform-fidelity-notes.md).
 - AES-256-CBC, key = base64decode(EncodingAESKey + "="), IV = key[:16]; plaintext is
   16 random bytes || 4-byte big-endian length || msg || optional trailer; padding PKCS#7 to 16
   (or 32, WeChat style). Decryption ignores the padding and cuts by the length field.
@@ -39,9 +42,30 @@ def signature(token: str, nonce: str, text: str) -> str:
 
 
 def verify(token: str, nonce: str, text: str, given: str) -> bool:
-    """Constant-time check of a signature; a `+` that arrived as a space is put back."""
-    expected = signature(token, nonce, text)
-    return hmac.compare_digest(expected.encode(), given.replace(" ", "+").encode())
+    """Constant-time check of a signature; a `+` that arrived as a space is put back, and the
+    `=` padding may be missing (China Mobile's PHP receiver strips it from both sides)."""
+    expected = signature(token, nonce, text).rstrip("=")
+    return hmac.compare_digest(expected.encode(),
+                               given.replace(" ", "+").rstrip("=").encode("utf-8", "replace"))
+
+
+def signed_texts(raw: str | None, msg: Any) -> list[str]:
+    """The texts a plaintext push's signature may cover, the raw `msg` text as sent (None: it
+    could not be cut out) first, then the compact re-serialisations of the parsed `msg` that the
+    official receivers hash: UTF-8 (C#, Java), and PHP json_encode's (non-ASCII as `\\uXXXX`,
+    `/` as `\\/`). Each is over the same parsed value, so accepting any of them accepts nothing
+    the token did not sign."""
+    compact = json.dumps(msg, separators=(",", ":"), ensure_ascii=False)
+    ascii_only = json.dumps(msg, separators=(",", ":"))
+    # json.dumps writes `/` only inside strings, so escaping every one is exactly PHP's rule
+    php = ascii_only.replace("/", "\\/")
+    candidates = ([raw] if raw is not None else []) + [compact, ascii_only, php]
+    return list(dict.fromkeys(candidates))  # each once, in order
+
+
+def verify_any(token: str, nonce: str, texts: list[str], given: str) -> bool:
+    """Whether the signature covers one of `texts` (each checked in constant time)."""
+    return any([verify(token, nonce, text, given) for text in texts])
 
 
 def aes_key(encoding_aes_key: str) -> bytes:

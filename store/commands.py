@@ -101,17 +101,21 @@ class CommandStore:
         *,
         fill: dict[str, str] | None = None,
         pipe: redis.client.Pipeline | None = None,
-    ) -> tuple[str, State] | None:
-        """Apply one event; returns (created | moved | late | duplicate, the command's state).
+    ) -> tuple[str, State | None] | None:
+        """Apply one event; returns (created | moved | late | duplicate | unchanged | unknown, the
+        command's state, None when it has no record).
 
         An unknown command seen in a callback asks for a reconcile of its device; one learned from
-        history does not (it came from there). `fill` sets fields the record lacks. With `pipe`,
-        the script is queued on that pipeline and None is returned (bulk loads).
+        history does not (it came from there). An event without a state (a status cmdkeeper does
+        not know) is only noted on the timeline, and asks for a reconcile. `fill` sets fields the
+        record lacks. With `pipe`, the script is queued on that pipeline and None is returned
+        (bulk loads).
         """
         result = self.scripts.apply_event(
             **self._device_keys(event.platform, event.device_id, event.command_id),
             platform=event.platform, device_id=event.device_id, command_id=event.command_id,
-            state=event.state.value, entry=encode_timeline_entry(event, "{a}"),
+            state=event.state.value if event.state is not None else "",
+            entry=encode_timeline_entry(event, "{a}"),
             attempt=event.attempt, platform_status=event.platform_status, now_ms=now_ms,
             reconcile_after_ms=self.reconcile_after_ms,
             device_member=keys.device_tag(event.platform, event.device_id),
@@ -123,7 +127,7 @@ class CommandStore:
         outcome, state = result[0], result[1]
         if self.on_applied is not None:
             self.on_applied(event, outcome, result[2:] == [1])
-        return outcome, State(state)
+        return outcome, State(state) if state else None
 
     def create_command(self, new: NewCommand, *, supersede: bool = False,
                        now_ms: int | None = None, pipe: redis.client.Pipeline | None = None

@@ -8,6 +8,7 @@ the compact stored timeline back into dictionaries for the API.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,6 +46,12 @@ STATE_CODE = {
     State.FAILED: "F", State.TIMEOUT: "T", State.EXPIRED: "E", State.CANCELED: "C",
 }
 CODE_STATE = {v: k for k, v in STATE_CODE.items()}
+#: The code of an entry whose platform status cmdkeeper does not know: it has no state, never
+#: moves one, and is decoded with `"state": None` (and `"applied": False`).
+UNKNOWN_CODE = "?"
+
+#: A platform status longer than this is cut: statuses are words, and each is kept per entry.
+MAX_STATUS_CHARS = 64
 
 
 class Source(StrEnum):
@@ -64,6 +71,8 @@ PLATFORMS = ("huawei", "onenet")
 class Event:
     """One observation of a command's status, from a callback, a history query or a revocation.
 
+    `state` is None for a status cmdkeeper's vocabulary lacks (`platform_status` holds it as
+    received): it is kept in the timeline and its device reconciled, but it moves nothing.
     `at_ms` is when it happened (the platform's time when it gives one, else when we received
     it); it is fixed when the event is first seen, so a redelivered message is recognisably the
     same event.
@@ -72,7 +81,7 @@ class Event:
     platform: str
     device_id: str
     command_id: str
-    state: State
+    state: State | None
     platform_status: str
     at_ms: int
     source: Source
@@ -82,7 +91,8 @@ class Event:
         """Plain values only: this is what travels through the queue."""
         return {
             "platform": self.platform, "device_id": self.device_id,
-            "command_id": self.command_id, "state": self.state.value,
+            "command_id": self.command_id,
+            "state": self.state.value if self.state is not None else None,
             "platform_status": self.platform_status, "at_ms": self.at_ms,
             "source": self.source.value, "attempt": self.attempt,
         }
@@ -91,7 +101,8 @@ class Event:
     def from_message(cls, m: dict) -> Event:
         return cls(
             platform=m["platform"], device_id=m["device_id"], command_id=m["command_id"],
-            state=State(m["state"]), platform_status=m["platform_status"], at_ms=int(m["at_ms"]),
+            state=State(m["state"]) if m["state"] is not None else None,
+            platform_status=m["platform_status"], at_ms=int(m["at_ms"]),
             source=Source(m["source"]), attempt=int(m.get("attempt", 0)),
         )
 
@@ -104,11 +115,12 @@ def encode_timeline_entry(event: Event, attempt: str | None = None) -> str:
     """`<state><attempt>,<at_ms>,<source>,<platform_status>` — the key of the entry.
 
     The script appends `,1` or `,0` (whether the event moved the state) after it. With
-    `attempt="{a}"` the script fills in the attempt itself.
+    `attempt="{a}"` the script fills in the attempt itself. An unknown status is `?`.
     """
     attempt = str(event.attempt) if attempt is None else attempt
+    code = STATE_CODE[event.state] if event.state is not None else UNKNOWN_CODE
     return (
-        f"{STATE_CODE[event.state]}{attempt},{event.at_ms},"
+        f"{code}{attempt},{event.at_ms},"
         f"{SOURCE_CODE[event.source]},{event.platform_status}"
     )
 
@@ -121,7 +133,7 @@ def decode_timeline(raw: str | None) -> list[dict]:
             continue
         head, at_ms, src, platform_status, applied = entry.split(",", 4)
         items.append({
-            "state": CODE_STATE[head[0]].value,
+            "state": None if head[0] == UNKNOWN_CODE else CODE_STATE[head[0]].value,
             "attempt": int(head[1:]),
             "at_ms": int(at_ms),
             "source": CODE_SOURCE[src].value,
@@ -129,3 +141,14 @@ def decode_timeline(raw: str | None) -> list[dict]:
             "applied": applied == "1",
         })
     return items
+
+
+def storable_status(value: object) -> str:
+    """A status as received, in a form every entry can hold: a string as it is, anything else as
+    its JSON text; the timeline's separators (`,` `;`) and control characters become `_`, and it
+    is cut at MAX_STATUS_CHARS."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                           separators=(",", ":"))
+    cleaned = "".join("_" if c in ",;" or not c.isprintable() else c
+                      for c in text[:MAX_STATUS_CHARS])
+    return cleaned or '""'

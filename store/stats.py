@@ -24,9 +24,11 @@ import redis
 from cmdkeeper.metric_names import (
     CALLBACK_LAG_BUCKETS_S,
     MINUTE_CALLBACK_LAG,
+    MINUTE_CALLBACKS_REJECTED,
     MINUTE_CORRECTIONS,
     MINUTE_RECONCILIATIONS,
     MINUTE_REVOCATIONS,
+    MINUTE_UNKNOWN_STATUSES,
 )
 from cmdkeeper.metrics import parse_field
 from store import keys
@@ -65,6 +67,11 @@ class FleetStats:
     #: Messages waiting for a worker on cmdkeeper's queues (ready and delayed, not dead ones), as
     #: dramatiq keeps them in Redis; with BROKER_URL set (RabbitMQ) they are not in Redis: 0.
     queue_depth: int
+    #: (platform, reason) -> callbacks not taken in the last hour: refused, or (OneNET) answered
+    #: 200 and ignored; only reasons that occurred.
+    rejected_last_hour: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: platform -> new status reports whose status cmdkeeper does not know, in the last hour.
+    unknown_statuses_last_hour: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -155,7 +162,24 @@ def read_fleet_stats(client: redis.Redis, now_ms: int) -> FleetStats:
         corrections_last_hour=int(hour.get(MINUTE_CORRECTIONS, 0)),
         callback_lag_s={"p50": quantile(lag, 0.5), "p95": quantile(lag, 0.95)},
         queue_depth=sum(q.ready + q.delayed for q in snap.queues.values()),
+        rejected_last_hour={(labels["platform"], labels["reason"]): n for labels, n in
+                            labelled(hour, MINUTE_CALLBACKS_REJECTED, ("platform", "reason"))},
+        unknown_statuses_last_hour={labels["platform"]: n for labels, n in
+                                    labelled(hour, MINUTE_UNKNOWN_STATUSES, ("platform",))},
     )
+
+
+def labelled(figures: Mapping[str, float], name: str,
+             labels: tuple[str, ...]) -> list[tuple[dict[str, str], int]]:
+    """The non-zero figures counted under `name` with these labels, summed by label values."""
+    sums: dict[tuple[str, ...], float] = {}
+    for text, value in figures.items():
+        field_name, found = parse_field(text)
+        if field_name == name and all(k in found for k in labels):
+            key = tuple(found[k] for k in labels)
+            sums[key] = sums.get(key, 0.0) + float(value)
+    return [(dict(zip(labels, key, strict=True)), int(n)) for key, n in sorted(sums.items())
+            if n > 0]
 
 
 def histogram_buckets(figures: Mapping[str, float | str], metric: str,

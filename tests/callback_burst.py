@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import requests
 
-from platforms.statuses import HUAWEI
+from platforms.huawei_vocab import STATES as HUAWEI
 from store.commands import CommandStore, NewCommand
 
 LIFECYCLES = [

@@ -3,6 +3,14 @@
 Accepts the v1 body `{deviceId, commandId, result: {resultCode, resultDetail}}` and the IoTDA v5
 rule-engine body (`resource: device.command.status`). The token in the path is the only
 credential Huawei's callbacks can carry; it is compared in constant time and never logged.
+
+Only what cmdkeeper cannot use is refused: a wrong token (404), a body that is not JSON or lacks
+valid device and command ids (400), a body over 64 KiB (413). Huawei does not retry a callback
+answered 4xx as it would a success, and counts it toward disabling the callback URL (10
+consecutive failures), so any status a body with good ids carries is answered 200: a status word
+cmdkeeper does not know (platforms/huawei_vocab.py) is enqueued as an event without a state,
+which the worker keeps in the timeline as not applied, with the raw word, and which asks for a
+reconcile of its device. A v5 `event_time` that does not parse is replaced by the receipt time.
 """
 
 from __future__ import annotations
@@ -12,9 +20,9 @@ from typing import Any
 from flask import Blueprint, request
 
 from cmdkeeper.metric_names import count_callbacks
+from platforms import huawei_vocab
 from platforms.formats import huawei_to_ms
-from platforms.statuses import HUAWEI
-from store.model import Event, Source
+from store.model import Event, Source, storable_status
 from web.callback_metrics import callback_counter
 from web.http import ApiError, read_json_object, tokens_match
 from web.ids import check_id
@@ -38,14 +46,6 @@ def receive(token: str):
     return {"status": "accepted" if enqueued else "duplicate"}, 200
 
 
-def _status(value: Any, name: str) -> str:
-    if not isinstance(value, str) or value not in HUAWEI:
-        raise ApiError(
-            400, "bad_status", f"{name} must be one of {', '.join(sorted(HUAWEI))}"
-        )
-    return value
-
-
 def _object(parent: dict, name: str, path: str) -> dict:
     value = parent.get(name)
     if not isinstance(value, dict):
@@ -53,42 +53,40 @@ def _object(parent: dict, name: str, path: str) -> dict:
     return value
 
 
+def _event(device_id: str, command_id: str, status: Any, at_ms: int) -> Event:
+    """The event of a status report; without a state when the word is not one we know."""
+    state = huawei_vocab.state_of(status)
+    return Event(
+        platform="huawei", device_id=device_id, command_id=command_id, state=state,
+        platform_status=status if state is not None else storable_status(status),
+        at_ms=at_ms, source=Source.CALLBACK,
+    )
+
+
 def parse(body: dict[str, Any], *, received_ms: int) -> Event:
-    """A v1 or v5 notification as an Event; ApiError(400) naming the first problem."""
+    """A v1 or v5 notification as an Event; ApiError(400) when it lacks valid ids."""
     if body.get("resource") == V5_RESOURCE:
         return _parse_v5(body, received_ms)
     if "resource" in body:
+        # another kind of notification (device data, ...): no command status in it
         raise ApiError(400, "unsupported", f"resource must be {V5_RESOURCE!r}")
-    result = _object(body, "result", "result")
-    status = _status(result.get("resultCode"), "result.resultCode")
-    return Event(
-        platform="huawei",
-        device_id=check_id(body.get("deviceId"), "deviceId"),
-        command_id=check_id(body.get("commandId"), "commandId"),
-        state=HUAWEI[status],
-        platform_status=status,
-        at_ms=received_ms,
-        source=Source.CALLBACK,
-    )
+    device_id = check_id(body.get("deviceId"), "deviceId")
+    command_id = check_id(body.get("commandId"), "commandId")
+    result = body.get("result")
+    status = result.get("resultCode") if isinstance(result, dict) else None
+    return _event(device_id, command_id, status, received_ms)
 
 
 def _parse_v5(body: dict[str, Any], received_ms: int) -> Event:
     notify = _object(body, "notify_data", "notify_data")
     header = _object(notify, "header", "notify_data.header")
     payload = _object(notify, "body", "notify_data.body")
-    status = _status(payload.get("status"), "notify_data.body.status")
+    device_id = check_id(header.get("device_id"), "notify_data.header.device_id")
+    command_id = check_id(payload.get("command_id"), "notify_data.body.command_id")
     at_ms = received_ms
     if body.get("event_time") is not None:
         try:
             at_ms = huawei_to_ms(body["event_time"])
         except (TypeError, ValueError):
-            raise ApiError(400, "bad_field", "event_time must be yyyyMMddTHHmmssZ") from None
-    return Event(
-        platform="huawei",
-        device_id=check_id(header.get("device_id"), "notify_data.header.device_id"),
-        command_id=check_id(payload.get("command_id"), "notify_data.body.command_id"),
-        state=HUAWEI[status],
-        platform_status=status,
-        at_ms=at_ms,
-        source=Source.CALLBACK,
-    )
+            pass  # not yyyyMMddTHHmmssZ: when we received it will do
+    return _event(device_id, command_id, payload.get("status"), at_ms)

@@ -20,6 +20,7 @@ from uuid import uuid4
 from cmdkeeper.clock import Clock
 from cmdkeeper.metric_names import counts_revocations, observe_revocation_lag
 from platforms.errors import PermanentError, RateLimitTimeout, RetryableError, ThrottledError
+from platforms.factory import canceled_status
 from platforms.gateway import CancelOutcome, Gateway
 from store.commands import CommandStore
 from store.model import Event, Source, State
@@ -197,8 +198,8 @@ def record_outcome(store: CommandStore, platform: str, device_id: str, outcome: 
                    clock: Clock) -> RevokeResult:
     now = clock()
     for command_id in outcome.canceled:
-        store.apply_event(Event(platform, device_id, command_id, State.CANCELED, "CANCELED", now,
-                                Source.REVOKE), now)
+        store.apply_event(Event(platform, device_id, command_id, State.CANCELED,
+                                canceled_status(platform), now, Source.REVOKE), now)
     if outcome.not_canceled:
         # Sent meanwhile (or otherwise beyond cancelling): history knows its true state, and
         # until it is learned, the next sweeps must not ask the platform again.

@@ -6,11 +6,12 @@
 --       reconcile_after_ms, device_member, max_timeline, request_reconcile, at_ms, source, ...fill
 -- `command_states`, `pending_by_*` are the platform's fleet counts; `events` (and its counter
 -- `events_seq`) the change feed, which gets one event per change of state, in this same step;
--- `device_final` / `due_retain` the retention index of final commands. `entry` is the timeline entry, '{a}'
--- standing for the attempt; `attempt` -1 means the command's current attempt; `fill` is
--- field/value pairs that fill in fields the record lacks (never overwrite).
+-- `device_final` / `due_retain` the retention index of final commands. `state` is '' for a
+-- status cmdkeeper does not know; `entry` is the timeline entry, '{a}' standing for the
+-- attempt; `attempt` -1 means the command's current attempt; `fill` is field/value pairs that
+-- fill in fields the record lacks (never overwrite).
 -- Returns {outcome, state, was_stale}: outcome is created | moved | late | duplicate |
--- unchanged; was_stale is 1 when a PENDING command past its stale deadline moved.
+-- unchanged | unknown; was_stale is 1 when a PENDING command past its stale deadline moved.
 local cmd, cmds, stale, quiet, due_revoke, due_reconcile, cmd_index =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local states, by_created, by_stale = KEYS[8], KEYS[9], KEYS[10]
@@ -38,6 +39,17 @@ if attempt < 0 then
   attempt = tonumber(cur[2] or '0') or 0
 end
 local entry = (string.gsub(entry_template, '{a}', tostring(attempt), 1))
+if state == '' then
+  -- A status cmdkeeper's vocabulary lacks: kept as not applied (a word we cannot read moves
+  -- nothing), and the device's history is asked what became of its commands. A command never
+  -- seen gets no record: history will bring it, with a state.
+  if cur[1] and not timeline_has(cur[3], entry) then
+    redis.call('HSET', cmd, 'tl', timeline_append(cur[3], entry .. ',0', max_timeline))
+  end
+  redis.call('ZADD', quiet, 'LT', now, '*')
+  refresh_due(quiet, due_reconcile, member)
+  return {'unknown', cur[1] or ''}
+end
 if not cur[1] then
   -- A command we never saw: record what we know and ask history for the rest.
   redis.call('HSET', cmd, 'platform', ARGV[1], 'device_id', ARGV[2], 'command_id', command_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from api import openapi
 from store.commands import NewCommand
 from store.model import Event, Source, State
 from tests.conftest import API_TOKEN
@@ -47,6 +48,21 @@ def test_get_command_returns_the_record_with_its_timeline(client, auth, two_comm
     assert body["timeline"][1]["at"] == "2023-11-14T22:13:20.010Z"
     for name in ("replaces", "replaced_by", "expire_at", "updated_at", "platform_status"):
         assert name in body
+
+
+def test_an_unknown_status_shows_as_a_timeline_entry_without_a_state(client, auth,
+                                                                      two_commands, store):
+    store.apply_event(Event("huawei", "d1", "c1", None, "WAITING", T0 + 20, Source.CALLBACK),
+                      T0 + 20)
+
+    body = client.get("/api/v1/commands/huawei/c1", headers=auth).json
+
+    assert body["state"] == "SENT"
+    assert body["timeline"][-1] == {"state": None, "attempt": 0, "source": "callback",
+                                    "platform_status": "WAITING", "applied": False,
+                                    "at": "2023-11-14T22:13:20.020Z"}
+    schema = openapi.spec()["components"]["schemas"]["TimelineEntry"]["properties"]["state"]
+    assert schema["nullable"] is True and None in schema["enum"]
 
 
 def test_unknown_command_is_404(client, auth):

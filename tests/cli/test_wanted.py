@@ -47,3 +47,15 @@ def test_revoke_of_all_and_following_a_task_are_wanted_while_anything_is_pending
 def test_a_job_of_an_actor_without_a_check_is_kept(store):
     verdict = still_wanted(store, "some_new_actor", {}, T0, T0)
     assert verdict.decision is Decision.KEEP and "some_new_actor" in verdict.reason
+
+
+def test_an_unknown_status_is_wanted_even_for_a_final_command(store):
+    # replaying it notes the platform's word and asks for a reconcile; it cannot move anything
+    store.create_command(NewCommand("huawei", "d1", "c1", "S", "M", {}, T0, T0 + 1000))
+    store.apply_event(Event("huawei", "d1", "c1", State.SUCCEEDED, "SUCCESSFUL", T0,
+                            Source.CALLBACK), T0)
+    unknown = Event("huawei", "d1", "c1", None, "WAITING", T0, Source.CALLBACK).to_message()
+
+    verdict = still_wanted(store, "apply_event", {"event": unknown}, T0, T0)
+
+    assert verdict.decision is Decision.REPLAY and "does not know" in verdict.reason

@@ -183,6 +183,19 @@ def test_sent_waits_for_delivery_then_history_is_re_checked(store, policy, clock
         "22:28:50 UTC (in 14 min), then every 15 min until it settles.")
 
 
+def test_an_unknown_status_says_so_and_that_history_is_re_checked_now(store, policy, clock):
+    create(store, clock)
+    clock.advance(30)
+    event(store, clock, State.SENT)
+    store.apply_event(Event("huawei", DEVICE, "c1", None, "QUEUED", clock(), Source.CALLBACK),
+                      clock())
+    assert why(store, policy, clock) == (
+        "The platform last reported 'QUEUED', a status cmdkeeper does not know: noted, not "
+        "applied, and the device's history re-checked to learn what became of it. Sent at "
+        "22:13:50 UTC (now); no delivery callback yet — history re-check due since "
+        "22:13:50 UTC (now): the clock hands it to a worker within 5 s.")
+
+
 def test_delivered_past_its_quiet_time_is_re_checked_within_a_sweep(store, policy, clock):
     create(store, clock)
     event(store, clock, State.DELIVERED)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import requests
 
 from dev.procs import wait_until
-from platforms.statuses import HUAWEI
+from platforms.huawei_vocab import STATES as HUAWEI
 from store import keys
 from store.commands import NewCommand
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from dev.procs import wait_until
-from platforms.statuses import onenet_state
+from platforms.onenet_vocab import onenet_state
 from store.model import State
 from tests.e2e.conftest import ONENET_PUSH_TOKEN
 

@@ -106,6 +106,8 @@ class Captured:
     headers: dict[str, str]
     body: str
     status: int
+    #: The query string as sent, before any decoding.
+    query: str = ""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -141,7 +143,8 @@ class Receiver:
             text = "ok"
         with self._cond:
             self.requests.append(Captured(req.method, req.path, dict(req.args),
-                                          dict(req.headers), body, status))
+                                          dict(req.headers), body, status,
+                                          environ.get("QUERY_STRING", "")))
             self._cond.notify_all()
         start_response(f"{status} {http.HTTPStatus(status).phrase}",
                        [("Content-Type", "text/plain")])

@@ -70,22 +70,39 @@ def test_rejected_callbacks_are_counted_by_reason(client, scrape):
     assert client.post("/webhooks/huawei/wrong-token", json=v1()).status_code == 404
     assert client.post(HUAWEI_URL, data=b"{not json", content_type="application/json"
                        ).status_code == 400
-    assert client.post(HUAWEI_URL, json=v1(code="NOPE")).status_code == 400
     tampered = onenet_push_body([{"type": 7, "cmd_id": "u1", "imei": "8658", "send_status": 5}]
                                 ).replace('"send_status":5', '"send_status":6')
+    # answered 200 (OneNET disables a push that keeps failing), but counted as not taken
     assert client.post("/webhooks/onenet", data=tampered,
-                       content_type="application/json").status_code == 401
+                       content_type="application/json").json["status"] == "ignored"
+    bad_one = onenet_push_body([{"type": 7, "cmd_id": "u2", "imei": "8658", "send_status": 9},
+                                {"type": 7, "cmd_id": "u3", "imei": "8658", "send_status": 5}])
+    assert client.post("/webhooks/onenet", data=bad_one,
+                       content_type="application/json").json["accepted"] == 1
 
     samples = scrape()
 
-    for reason in ("not_found", "bad_json", "bad_status"):
+    for reason in ("not_found", "bad_json"):
         assert value(samples, "cmdkeeper_callbacks_rejected_total", platform="huawei",
                      reason=reason) == 1, reason
-    assert value(samples, "cmdkeeper_callbacks_rejected_total", platform="onenet",
-                 reason="bad_signature") == 1
-    assert value(samples, "cmdkeeper_callbacks_received_total", platform="huawei") == 3
+    for reason in ("bad_signature", "bad_status"):
+        assert value(samples, "cmdkeeper_callbacks_rejected_total", platform="onenet",
+                     reason=reason) == 1, reason
+    assert value(samples, "cmdkeeper_callbacks_received_total", platform="huawei") == 2
+    assert value(samples, "cmdkeeper_callbacks_received_total", platform="onenet") == 2
     assert value(samples, "cmdkeeper_callback_events_total", platform="huawei",
                  outcome="enqueued") == 0
+
+
+def test_unknown_statuses_are_counted_once_each(client, scrape):
+    assert client.post(HUAWEI_URL, json=v1(code="NOPE")).json == {"status": "accepted"}
+    assert client.post(HUAWEI_URL, json=v1(code="NOPE")).json == {"status": "duplicate"}
+
+    samples = scrape()
+
+    assert value(samples, "cmdkeeper_callback_unknown_statuses_total", platform="huawei") == 1
+    assert value(samples, "cmdkeeper_callbacks_rejected_total", platform="huawei",
+                 reason="bad_status") == 0
 
 
 def test_callback_lag_is_observed_when_the_callback_carries_a_platform_time(client, clock,

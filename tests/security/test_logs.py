@@ -96,7 +96,9 @@ def test_no_secret_reaches_any_log(stack, emu, redis_client, tmp_path: Path):
     assert post(s.url + f"/webhooks/huawei/{WEBHOOK_TOKEN}", data="{broken",
                 headers={"Content-Type": "application/json"}, timeout=10).status_code == 400
     forged = {"enc_msg": "AAAA", "msg_signature": "forged", "nonce": "n0nce"}
-    assert post(s.url + "/webhooks/onenet", json=forged, timeout=10).status_code == 401
+    # answered 200 (OneNET disables a push that keeps failing), ignored, and warned about
+    ignored = post(s.url + "/webhooks/onenet", json=forged, timeout=10)
+    assert (ignored.status_code, ignored.json()["reason"]) == (200, "bad_signature")
     verify = s.url + "/webhooks/onenet?msg=hello&nonce=n0nce&signature=wrong"
     assert s.http.get(verify, timeout=10).status_code == 401
     # requests too broken for Flask: gunicorn itself refuses them, and logs why
@@ -143,6 +145,10 @@ def test_no_secret_reaches_any_log(stack, emu, redis_client, tmp_path: Path):
                rid == "revoke-huawei" for _, m, rid in ids), "the API's revocation, its id"
     assert any(logger.endswith(".follow_cancel_task") and rid == "revoke-huawei"
                for logger, _, rid in ids), "the job it sent to follow its task keeps that id"
+    warned = {r["message"] for r in records["web.log"]
+              if r["logger"] == "cmdkeeper.webhooks" and r["level"] == "WARNING"}
+    assert any("(reason bad_signature)" in m for m in warned), "the forged push is warned of"
+    assert any("(reason not_found)" in m for m in warned), "so is the wrong webhook token"
     secrets = {"CMDKEEPER_API_TOKEN": API_TOKEN, "CMDKEEPER_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
                "HUAWEI_SECRET": HUAWEI_SECRET, "ONENET_API_KEY": ONENET_API_KEY,
                "ONENET_PUSH_TOKEN": ONENET_PUSH_TOKEN, "ONENET_AES_KEY": AES_KEY,

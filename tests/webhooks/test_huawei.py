@@ -1,5 +1,6 @@
 """`POST /webhooks/huawei/<token>`: each rejection has its status and enqueues nothing; an
-accepted callback is enqueued exactly once."""
+accepted callback is enqueued exactly once; a status cmdkeeper does not know is accepted too,
+and the worker keeps it as not applied and reconciles its device."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import json
 
 import pytest
 
+from store import keys
 from tests.conftest import WEBHOOK_TOKEN
+from workers.events import apply_event
 
 URL = f"/webhooks/huawei/{WEBHOOK_TOKEN}"
 QUEUE = "dramatiq:cmdkeeper"
@@ -75,23 +78,68 @@ def test_wrong_token_is_404(client, redis_client):
     (b"{not json", "not valid JSON"),
     (b"", "empty"),
     (b"[1, 2]", "JSON object"),
-    (json.dumps({"deviceId": "d1", "commandId": "c1"}).encode(), "result"),
     (json.dumps(v1() | {"deviceId": None}).encode(), "deviceId"),
     (json.dumps(v1() | {"commandId": ""}).encode(), "commandId"),
     (json.dumps(v1() | {"commandId": "c 1}"}).encode(), "commandId"),
-    (json.dumps(v1("BOGUS")).encode(), "resultCode"),
-    (json.dumps(v1() | {"result": {"resultCode": 5}}).encode(), "resultCode"),
-    (json.dumps(v5("NOPE")).encode(), "status"),
     (json.dumps(v5(device="")).encode(), "device_id"),
-    (json.dumps(v5(event_time="yesterday")).encode(), "event_time"),
+    (json.dumps(v5() | {"notify_data": {"header": {"device_id": "d1"}}}).encode(),
+     "notify_data.body"),
     (json.dumps({"resource": "device.message.report"}).encode(), "resource"),
     (b"\xff\xfe\x00", "not valid JSON"),
 ])
-def test_malformed_bodies_are_400_naming_the_problem(client, redis_client, body, needle):
+def test_bodies_without_valid_ids_are_400_naming_the_problem(client, redis_client, body,
+                                                             needle):
     response = client.post(URL, data=body, content_type="application/json")
     assert response.status_code == 400
     assert needle in response.json["error"]["message"]
     assert queued(redis_client) == []
+
+
+@pytest.mark.parametrize("body,state", [
+    (v1("SUCCESS"), "SUCCEEDED"), (v1("FAIL"), "FAILED"),
+    (v5("SUCCESS"), "SUCCEEDED"), (v5("FAIL"), "FAILED"),
+])
+def test_the_sdk_spellings_success_and_fail_are_understood(client, redis_client, body, state):
+    assert client.post(URL, json=body).json == {"status": "accepted"}
+    [event] = queued(redis_client)
+    assert (event["state"], event["platform_status"]) == (state, body.get("result", {}).get(
+        "resultCode") or body["notify_data"]["body"]["status"])
+
+
+@pytest.mark.parametrize("body,kept", [
+    (v1("WAITING_FOR_GATEWAY"), "WAITING_FOR_GATEWAY"),
+    (v1() | {"result": {"resultCode": 5}}, "5"),
+    (v1() | {"result": {"resultCode": "a,b;c"}}, "a_b_c"),
+    ({"deviceId": "d1", "commandId": "c1"}, "null"),
+    (v5("NOPE"), "NOPE"),
+])
+def test_an_unknown_status_with_valid_ids_is_accepted_without_a_state(client, redis_client,
+                                                                      body, kept):
+    response = client.post(URL, json=body)
+    assert response.status_code == 200 and response.json == {"status": "accepted"}
+    [event] = queued(redis_client)
+    assert (event["state"], event["platform_status"]) == (None, kept)
+    assert (event["device_id"], event["command_id"]) == ("d1", "c1")
+
+
+def test_the_worker_keeps_an_unknown_status_unapplied_and_reconciles_the_device(
+        client, redis_client, store, clock):
+    client.post(URL, json=v1("SENT"))
+    client.post(URL, json=v1("QUEUED"))
+    for message in queued(redis_client):
+        apply_event(store, message, clock)
+
+    record = store.get("huawei", "c1")
+    assert record["state"] == "SENT"
+    assert [(e["state"], e["platform_status"], e["applied"]) for e in record["timeline"]] == [
+        ("SENT", "SENT", True), (None, "QUEUED", False)]
+    assert redis_client.zscore(keys.DUE_RECONCILE, "huawei:d1") == clock()
+
+
+def test_an_unparseable_v5_event_time_falls_back_to_the_receipt_time(client, redis_client,
+                                                                     clock):
+    assert client.post(URL, json=v5(event_time="yesterday")).status_code == 200
+    assert queued(redis_client)[0]["at_ms"] == clock.now_ms
 
 
 def test_body_over_64_kib_is_413(client, redis_client):

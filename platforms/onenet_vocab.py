@@ -1,25 +1,20 @@
-"""How each platform's command statuses map onto cmdkeeper's states (docs/architecture.md, "The
-command model")."""
+"""OneNET's cached-command status codes and what each means in cmdkeeper's states
+(docs/architecture.md, "The command model"; sources in docs/platform-fidelity-notes.md).
+
+The one place OneNET's vocabulary lives: the push receiver (int codes), the history reader
+(`confirm_status` by name), the revocation and the emulator all read it here. A status is kept
+as OneNET's own text: `send_status`, or `send_status/confirm_status` once the device answered.
+"""
 
 from __future__ import annotations
 
 from store.model import State
 
-#: Huawei v1 `status` / `resultCode` and IoTDA v5 `status` -> state.
-HUAWEI = {
-    "DEFAULT": State.PENDING,
-    "PENDING": State.PENDING,
-    "SENT": State.SENT,
-    "DELIVERED": State.DELIVERED,
-    "SUCCESSFUL": State.SUCCEEDED,
-    "FAILED": State.FAILED,
-    "TIMEOUT": State.TIMEOUT,
-    "EXPIRED": State.EXPIRED,
-    "CANCELED": State.CANCELED,
-}
+#: `send_status` of a command cancelled through the API, as cmdkeeper records it.
+CANCELED = "2"
 
 #: OneNET `send_status` -> state (5 is refined by `confirm_status`, see `onenet_state`).
-ONENET_SEND = {
+SEND_STATES = {
     1: State.PENDING,
     2: State.CANCELED,
     3: State.SENT,
@@ -31,13 +26,13 @@ ONENET_SEND = {
 }
 
 #: OneNET `confirm_status` names (history) by their int code (pushes).
-ONENET_CONFIRM_NAMES = {
+CONFIRM_NAMES = {
     0: "SUCCESS", 1: "METHOD_NOT_ALLOWED", 2: "FORBIDDEN", 3: "NOT_FOUND",
     4: "INTERNAL_SERVER_ERROR", 5: "TIME_OUT", 6: "REQ_PARAM_ERROR", 7: "RESP_ERROR",
     8: "UNAUTHORIZED", 9: "BAD_REQUEST", 10: "NOT_ACCEPTABLE", 11: "UNSUPPORTED_CONTENT_FORMAT",
     12: "OFFLINE", 13: "ADDR_OCCUPIED",
 }
-ONENET_CONFIRM_CODES = {v: k for k, v in ONENET_CONFIRM_NAMES.items()}
+CONFIRM_CODES = {v: k for k, v in CONFIRM_NAMES.items()}
 
 
 def onenet_state(send_status: int, confirm_status: int | None) -> State:
@@ -45,13 +40,18 @@ def onenet_state(send_status: int, confirm_status: int | None) -> State:
 
     Raises KeyError for a send_status or confirm_status outside the documented enums.
     """
-    state = ONENET_SEND[send_status]
+    state = SEND_STATES[send_status]
     if confirm_status is None:
         return state
-    if confirm_status not in ONENET_CONFIRM_NAMES:
+    if confirm_status not in CONFIRM_NAMES:
         raise KeyError(confirm_status)
     if confirm_status == 0:
         return State.SUCCEEDED
     if confirm_status == 5:
         return State.TIMEOUT
     return State.FAILED
+
+
+def status_text(send_status: int, confirm_status: int | None) -> str:
+    """The status as cmdkeeper records it: `5/0`, or `1` before the device answered."""
+    return str(send_status) if confirm_status is None else f"{send_status}/{confirm_status}"
