@@ -64,9 +64,10 @@ def call(view: Callable[..., Any]):
             g.app = identity(request.headers)
             verdict = em.gate("iotda", g.app or "anonymous")
             if verdict:
-                limit = em.faults.iotda_rate_limit
+                f = em.faults
                 raise IotdaError(GATE_ERRORS[verdict], f"policy user over ratelimit,limit:"
-                                 f"{limit},time:1 second" if verdict == "throttled" else None)
+                                 f"{f.iotda_rate_limit},time:{f.iotda_rate_window_s:g} second"
+                                 if verdict == "throttled" else None)
             s = em.settings
             authenticate(s, request.method, request.path, request.args.items(multi=True),
                          request.headers, request.get_data(cache=True), time.time())
