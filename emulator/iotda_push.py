@@ -121,6 +121,11 @@ class Forwarder:
     def _host(self) -> Host:
         return self.hosts.setdefault(urlsplit(self.target.url).netloc, Host())
 
+    def _current(self, host: Host) -> bool:
+        """False for a host of an earlier target (the answer came after the target changed)."""
+        return self.target is not None and self.hosts.get(urlsplit(self.target.url).netloc) \
+            is host
+
     def _submit(self, body: str, meta: dict[str, Any], on_attempt: Any) -> None:
         t = self.target
         self.outbox.submit(Message("iotda", t.url, body, dict(meta), on_attempt,
@@ -128,8 +133,8 @@ class Forwarder:
                                    ok_status=200))
 
     def _attempted(self, host: Host, ok: bool) -> None:
-        if host is not self.hosts.get(urlsplit(self.target.url).netloc if self.target else ""):
-            return  # the target changed meanwhile
+        if not self._current(host):
+            return
         if ok:
             host.failures, host.delivered = 0, host.delivered + 1
             return
@@ -143,7 +148,7 @@ class Forwarder:
         host.probe = self.engine.after(self.target.retry_s, self._probe, host)
 
     def _probe(self, host: Host) -> None:
-        if self.target is None or host.blocked_since_ms is None:
+        if not self._current(host) or host.blocked_since_ms is None:
             return
         cutoff = self.engine.now_ms - self.target.backlog_ttl_s * 1000
         while host.backlog and host.backlog[0][0] < cutoff:
@@ -157,8 +162,7 @@ class Forwarder:
                          lambda ok: self._probed(host, first, ok))
 
     def _probed(self, host: Host, first: tuple[int, str, dict[str, Any]], ok: bool) -> None:
-        if not ok or host.blocked_since_ms is None or host is not self.hosts.get(
-                urlsplit(self.target.url).netloc if self.target else ""):
+        if not ok or not self._current(host) or host.blocked_since_ms is None:
             return  # still blocked: the backlog waits for the next probe
         self.engine.cancel(host.probe)
         host.probe, host.blocked_since_ms, host.failures = None, None, 0
