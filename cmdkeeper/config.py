@@ -20,7 +20,7 @@ MAX_BODY_BYTES = 64 * 1024
 #: Names of the settings that are secrets: never logged, never echoed in an error.
 SECRET_FIELDS = frozenset(
     {"api_token", "webhook_token", "huawei_secret", "onenet_api_key", "onenet_push_token",
-     "onenet_aes_key", "metrics_token", "notify_secret"}
+     "onenet_aes_key", "metrics_token", "notify_secret", "iotda_sk", "iotda_webhook_token"}
 )
 
 
@@ -116,6 +116,20 @@ class Config:
     onenet_api_key: str = field(default="", repr=False)
     onenet_push_token: str = field(default="", repr=False)
     onenet_aes_key: str = field(default="", repr=False)
+    #: Huawei IoTDA v5: the application-side endpoint (`https://<...>.myhuaweicloud.com`), the
+    #: project, an AK/SK pair, and the instance (`Instance-Id`, required on standard and
+    #: enterprise editions).
+    iotda_endpoint: str = ""
+    iotda_project_id: str = ""
+    iotda_ak: str = ""
+    iotda_sk: str = field(default="", repr=False)
+    iotda_instance_id: str = ""
+    #: IoTDA limits API calls per second (enterprise edition: 200/s), not per minute.
+    iotda_rate_per_s: int = 50
+    #: The path token of the rule-engine push (`/webhooks/iotda/<token>`), as for Huawei.
+    iotda_webhook_token: str = field(default="", repr=False)
+    #: How many of a device's commands cmdkeeper hands IoTDA at a time (it holds the rest back).
+    iotda_in_flight_per_device: int = 1
     stale_after_s: int = 3600
     supersede: bool = False
     reconcile_after_s: int = 900
@@ -176,6 +190,14 @@ class Config:
             onenet_api_key=env.get("ONENET_API_KEY", ""),
             onenet_push_token=env.get("ONENET_PUSH_TOKEN", ""),
             onenet_aes_key=env.get("ONENET_AES_KEY", ""),
+            iotda_endpoint=env.get("IOTDA_ENDPOINT", "").rstrip("/"),
+            iotda_project_id=env.get("IOTDA_PROJECT_ID", ""),
+            iotda_ak=env.get("IOTDA_AK", ""),
+            iotda_sk=env.get("IOTDA_SK", ""),
+            iotda_instance_id=env.get("IOTDA_INSTANCE_ID", ""),
+            iotda_rate_per_s=_int(env, "IOTDA_RATE_PER_S", 50, minimum=1),
+            iotda_webhook_token=env.get("IOTDA_WEBHOOK_TOKEN", ""),
+            iotda_in_flight_per_device=_int(env, "IOTDA_IN_FLIGHT_PER_DEVICE", 1, minimum=1),
             stale_after_s=_int(env, "STALE_AFTER_S", 3600, minimum=1),
             supersede=_flag(env, "SUPERSEDE"),
             reconcile_after_s=_int(env, "RECONCILE_AFTER_S", 900, minimum=1),

@@ -1,4 +1,4 @@
-"""`python -m emulator`: serve both platform emulations (settings: EMULATOR_* and these flags)."""
+"""`python -m emulator`: serve the platform emulations (settings: EMULATOR_* and these flags)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from emulator.settings import (
 
 def parse_args(argv: list[str], base: Settings) -> Settings:
     p = argparse.ArgumentParser(prog="python -m emulator", description=(
-        "Local Huawei OceanConnect (iocm v1) and OneNET NB-IoT emulator with sleepy devices and "
-        "injectable faults. Every flag also has an EMULATOR_* variable."))
+        "Local Huawei OceanConnect (iocm v1), Huawei IoTDA (v5) and OneNET NB-IoT emulator with "
+        "sleepy devices and injectable faults. Every flag also has an EMULATOR_* variable."))
     p.add_argument("--host", help="bind address (EMULATOR_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (EMULATOR_PORT, default 8743)")
     p.add_argument("--seed", type=int, help="random seed (EMULATOR_SEED; default random)")
@@ -40,6 +40,10 @@ def parse_args(argv: list[str], base: Settings) -> Settings:
     p.add_argument("--onenet-aes-key", help="EncodingAESKey (EMULATOR_ONENET_AES_KEY)")
     p.add_argument("--onenet-aes-block", type=int, choices=(16, 32),
                    help="AES padding block (EMULATOR_ONENET_AES_BLOCK)")
+    p.add_argument("--iotda-ak", help="IoTDA access key: calls must be signed (EMULATOR_IOTDA_AK)")
+    p.add_argument("--iotda-sk", help="IoTDA secret key (EMULATOR_IOTDA_SK)")
+    p.add_argument("--iotda-project-id", help="EMULATOR_IOTDA_PROJECT_ID (default: any)")
+    p.add_argument("--iotda-push-url", help="rule-engine push target (EMULATOR_IOTDA_PUSH_URL)")
     p.add_argument("--access-log", action="store_true", default=None,
                    help="log every request (EMULATOR_ACCESS_LOG)")
     a = p.parse_args(argv)
@@ -53,7 +57,9 @@ def parse_args(argv: list[str], base: Settings) -> Settings:
         huawei_app_id=a.huawei_app_id, huawei_secret=a.huawei_secret,
         onenet_api_key=a.onenet_api_key, onenet_push_url=a.onenet_push_url,
         onenet_push_token=a.onenet_push_token, onenet_aes_key=a.onenet_aes_key,
-        onenet_aes_block=a.onenet_aes_block, access_log=a.access_log, faults=faults))
+        onenet_aes_block=a.onenet_aes_block, iotda_ak=a.iotda_ak, iotda_sk=a.iotda_sk,
+        iotda_project_id=a.iotda_project_id, iotda_push_url=a.iotda_push_url,
+        access_log=a.access_log, faults=faults))
 
 
 def banner(s: Settings) -> str:
@@ -63,6 +69,9 @@ def banner(s: Settings) -> str:
             f"secret={s.huawei_secret}\n"
             f"  OneNET  ONENET_BASE_URL={base} api-key={s.onenet_api_key} "
             f"push={s.onenet_push_url or '(none; PUT /_emulator/onenet/push)'}\n"
+            f"  IoTDA   IOTDA_ENDPOINT={base} project={s.iotda_project_id or '(any)'} "
+            f"ak={s.iotda_ak or '(none: unsigned calls accepted)'} "
+            f"push={s.iotda_push_url or '(none; PUT /_emulator/iotda/push)'}\n"
             f"  control {base}/_emulator/status")
 
 

@@ -1,16 +1,16 @@
-"""The emulator's Flask app: both platforms, the control API, and the log of every API call."""
+"""The emulator's Flask app: the platforms, the control API, and the log of every API call."""
 
 from __future__ import annotations
 
 from flask import Flask, g, request
 
-from emulator import control, huawei, onenet
+from emulator import control, huawei, iotda, onenet
 from emulator.settings import Settings, from_env
 from emulator.world import Emulator
 from web.http import install_error_handlers
 
 #: Blueprints whose calls are platform API calls (logged, rate-limited).
-PLATFORM_BLUEPRINTS = ("huawei", "onenet")
+PLATFORM_BLUEPRINTS = ("huawei", "onenet", "iotda")
 
 
 def create_emulator_app(settings: Settings | None = None, *, start_threads: bool = True) -> Flask:
@@ -27,6 +27,7 @@ def create_emulator_app(settings: Settings | None = None, *, start_threads: bool
     install_error_handlers(app)
     app.register_blueprint(huawei.bp)
     app.register_blueprint(onenet.bp)
+    app.register_blueprint(iotda.bp)
     app.register_blueprint(control.bp)
 
     @app.after_request
@@ -43,7 +44,8 @@ def create_emulator_app(settings: Settings | None = None, *, start_threads: bool
     @app.get("/")
     def index():
         return {"emulator": "cmdkeeper platform emulator", "huawei": "/iocm/app/...",
-                "onenet": "/nbiot/...", "control": "/_emulator/status"}
+                "onenet": "/nbiot/...", "iotda": "/v5/iot/{project_id}/devices/...",
+                "control": "/_emulator/status"}
 
     if start_threads:
         emulator.start()

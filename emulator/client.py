@@ -106,6 +106,18 @@ class EmulatorClient:
     def clear_onenet_push(self) -> None:
         self._call("DELETE", "/onenet/push")
 
+    def set_iotda_push(self, url: str, **figures: float) -> dict[str, Any]:
+        """Point IoTDA's rule engine at `url`; figures: timeout_s, blocklist_after, retry_s,
+        backlog_ttl_s. Starts with no blocklist and no backlog."""
+        return self._call("PUT", "/iotda/push", {"url": url, **figures})
+
+    def iotda_push(self) -> dict[str, Any]:
+        """The target and each host's standing: blocked, consecutive failures, backlog."""
+        return self._call("GET", "/iotda/push")
+
+    def clear_iotda_push(self) -> None:
+        self._call("DELETE", "/iotda/push")
+
     # -- ground truth ------------------------------------------------------------------------
     def truth(self, platform: str | None = None,
               device_id: str | None = None) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from emulator.devices import Device, DeviceError
 from emulator.faults import FaultsError
+from emulator.iotda_push import PushTargetError, Target
 from emulator.push import PushConfigError, PushTarget, verify_url
 from emulator.world import Emulator
 from web.http import ApiError
@@ -47,6 +48,7 @@ def _number(body: dict[str, Any], key: str, default: float | None = None) -> flo
 @bp.errorhandler(DeviceError)
 @bp.errorhandler(FaultsError)
 @bp.errorhandler(PushConfigError)
+@bp.errorhandler(PushTargetError)
 def _bad_request(e: ValueError):
     return jsonify({"error": {"code": "bad_request", "message": str(e)}}), 400
 
@@ -251,3 +253,32 @@ def expire_token():
     with em.transaction() as now_ms:
         em.tokens.expire(now_ms)
         return {"expired": em.tokens.current is not None}
+
+
+@bp.get("/iotda/push")
+def get_iotda_push():
+    em = _em()
+    with em.transaction():
+        return em.forwarder.to_dict()
+
+
+@bp.route("/iotda/push", methods=["PUT", "POST"])
+def set_iotda_push():
+    """The rule engine's forwarding target: `url`, and optionally `timeout_s`,
+    `blocklist_after`, `retry_s`, `backlog_ttl_s` (start values: the EMULATOR_IOTDA_* ones)."""
+    body, em = _body(), _em()
+    s = em.settings
+    base = Target(body.get("url") or "", s.iotda_push_timeout_s, s.iotda_push_blocklist_after,
+                  s.iotda_push_retry_s, s.iotda_backlog_ttl_s)
+    target = base.updated({k: v for k, v in body.items() if k != "url"})
+    with em.transaction():
+        em.forwarder.set_target(target)
+        return em.forwarder.to_dict()
+
+
+@bp.delete("/iotda/push")
+def clear_iotda_push():
+    em = _em()
+    with em.transaction():
+        em.forwarder.set_target(None)
+        return em.forwarder.to_dict()

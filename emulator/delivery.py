@@ -5,8 +5,10 @@ delivery stream: drop (never sent), duplicate (sent twice), delay (ready `delay_
 later) and reorder (held back until the next message to the same URL has been queued, or
 `reorder_hold_s` later). Ready messages leave in order from one sender thread. A failed attempt
 (no answer in time, connection error, non-2xx) is tried again every `retry_interval_s` emulated
-seconds until the platform's retry window since the first attempt has passed. `wait_idle` lets a
-test wait, with a deadline, until nothing is ready or in flight.
+seconds until the platform's retry window since the first attempt has passed; a message with
+`retry=False` (IoTDA's rule engine) is discarded instead, and may ask for exactly one status
+(`ok_status`, IoTDA: 200) and its own timeouts. `wait_idle` lets a test wait, with a deadline,
+until nothing is ready or in flight.
 """
 
 from __future__ import annotations
@@ -24,15 +26,16 @@ import requests
 from emulator.engine import Engine
 from emulator.faults import Faults
 
-#: (connect, read) timeouts of a delivery: Huawei gives up after 15 s, OneNET after 5 s.
-TIMEOUTS_S = {"huawei": (2.0, 15.0), "onenet": (2.0, 5.0)}
+#: (connect, read) timeouts of a delivery: Huawei gives up after 15 s, OneNET after 5 s (IoTDA's
+#: pushes carry their own, a setting).
+TIMEOUTS_S = {"huawei": (2.0, 15.0), "onenet": (2.0, 5.0), "iotda": (2.0, 15.0)}
 #: The delivery log keeps at most this many entries.
 LOG_LIMIT = 200_000
 
 
 @dataclass
 class Message:
-    """One callback (Huawei) or push (OneNET) to deliver."""
+    """One callback (Huawei) or push (OneNET, IoTDA) to deliver."""
 
     channel: str
     url: str
@@ -44,6 +47,9 @@ class Message:
     attempt: int = 0
     first_attempt_ms: int | None = None
     epoch: int = field(default=0, repr=False)
+    timeout_s: tuple[float, float] | None = None  #: None: the channel's TIMEOUTS_S
+    retry: bool = True  #: False: a failed attempt is discarded, not tried again
+    ok_status: int | None = None  #: None: any 2xx is a success
 
 
 class Outbox:
@@ -162,10 +168,11 @@ class Outbox:
         try:
             response = self.http.post(msg.url, data=msg.body.encode("utf-8"),
                                       headers={"Content-Type": "application/json"},
-                                      timeout=TIMEOUTS_S[msg.channel])
+                                      timeout=msg.timeout_s or TIMEOUTS_S[msg.channel])
         except requests.RequestException as e:
             return False, None, type(e).__name__
-        return 200 <= response.status_code < 300, response.status_code, None
+        status = response.status_code
+        return (status == msg.ok_status if msg.ok_status else 200 <= status < 300), status, None
 
     def _after_attempt(self, msg: Message, ok: bool, status: int | None, error: str | None) -> None:
         engine, f = self.engine, self.faults()
@@ -176,6 +183,9 @@ class Outbox:
         if msg.on_attempt is not None:
             msg.on_attempt(ok)
         if ok:
+            return
+        if not msg.retry:
+            self._log(msg, "discarded")
             return
         window_s = f.huawei_retry_window_s if msg.channel == "huawei" else f.onenet_retry_window_s
         next_ms = engine.now_ms + round(f.retry_interval_s * 1000)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from emulator.engine import Engine, Event, Rngs
 
-PLATFORMS = ("huawei", "onenet")
+PLATFORMS = ("huawei", "onenet", "iotda")
 #: LwM2M uplink kinds and their bit in OneNET's `trigger_msg` mask.
 UPLINKS = {"register": 1, "update": 2, "notify": 4}
 
@@ -86,7 +86,7 @@ def _coerce(name: str, type_name: str, value: Any) -> Any:
 @dataclass
 class Device:
     platform: str
-    device_id: str  #: Huawei deviceId, or the OneNET IMEI
+    device_id: str  #: Huawei or IoTDA device_id, or the OneNET IMEI
     behaviour: Behaviour
     dev_id: int | None = None  #: OneNET's numeric device id
     awake: bool = False
@@ -131,7 +131,7 @@ class Fleet:
         if platform not in PLATFORMS:
             raise DeviceError(f"platform must be one of {PLATFORMS}")
         if device_id is None:
-            device_id = self.rngs.uuid() if platform == "huawei" else self._new_imei()
+            device_id = self._new_imei() if platform == "onenet" else self.rngs.uuid()
         if not isinstance(device_id, str) or not 1 <= len(device_id) <= 64:
             raise DeviceError("device_id must be a string of 1 to 64 characters")
         if (platform, device_id) in self.devices:

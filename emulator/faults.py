@@ -29,11 +29,13 @@ class Faults:
     delay_s: float = 30.0
     reorder_p: float = 0.0  #: a callback/push is held back until the next one to its URL has gone
     reorder_hold_s: float = 10.0  #: ...or until this long has passed
-    congestion_p: float = 0.0  #: an API call answers Huawei 503/100501 (OneNET errno 7)
-    error_5xx_p: float = 0.0  #: an API call answers Huawei 500/50252 (OneNET HTTP 500, errno 1)
+    congestion_p: float = 0.0  #: an API call answers Huawei 503/100501 (OneNET errno 7, IoTDA 503)
+    error_5xx_p: float = 0.0  #: an API call answers Huawei 500/50252 (OneNET HTTP 500, IoTDA 500)
     huawei_rate_limit: int = 100  #: calls per rolling window per app; 0 = unlimited
     onenet_rate_limit: int = 0  #: calls per rolling window per api key; 0 = unlimited
     rate_window_s: float = 60.0
+    iotda_rate_limit: int = 200  #: IoTDA calls per `iotda_rate_window_s` per key; 0 = unlimited
+    iotda_rate_window_s: float = 1.0  #: IoTDA limits are per second (enterprise: 200 calls/s)
     rate_clock: str = "real"  #: "real" (wall clock, as the client sees it) or "emulated"
     token_ttl_s: int = 3600  #: Huawei accessToken lifetime (`expiresIn`) of tokens issued next
     retry_interval_s: float = 30.0  #: a failed callback/push is tried again after this long
@@ -71,8 +73,8 @@ def _coerce(name: str, type_name: Any, value: Any) -> Any:
         raise FaultsError(f"{name} is a probability in [0, 1]")
     if name == "token_ttl_s" and number < 1:
         raise FaultsError("token_ttl_s must be at least 1")
-    if name == "rate_window_s" and number <= 0:
-        raise FaultsError("rate_window_s must be positive")
+    if name in ("rate_window_s", "iotda_rate_window_s") and number <= 0:
+        raise FaultsError(f"{name} must be positive")
     return number
 
 

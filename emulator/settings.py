@@ -16,6 +16,9 @@ from typing import Any
 
 from emulator.faults import Faults, FaultsError
 
+#: IoTDA v5 command statuses (no CANCELED: v5 has no cancel).
+IOTDA_STATUSES = ("PENDING", "SENT", "DELIVERED", "SUCCESSFUL", "FAILED", "TIMEOUT", "EXPIRED")
+
 #: Default port: Huawei's northbound API port, easy to remember.
 DEFAULT_PORT = 8743
 
@@ -56,6 +59,29 @@ class Settings:
     onenet_timeout_send_status: int = 6  #: send_status once retries run out (6; 2018 doc: 7)
     onenet_push_on: tuple[int, ...] = (5, 6)  #: send_status values that push a type 7
     onenet_cached_limit: int = 10
+    # IoTDA v5 (docs/iotda-notes.md). No key: any request is accepted, signed or not.
+    iotda_ak: str | None = None  #: with iotda_sk: every call must be signed with this key pair
+    iotda_sk: str | None = None
+    iotda_project_id: str | None = None  #: set: the path's project_id must be this one
+    iotda_region: str | None = None  #: set: a derived (V11) signature must name this region
+    iotda_auth_tokens: tuple[str, ...] = ()  #: IAM tokens accepted in X-Auth-Token
+    iotda_instance_id: str | None = None  #: set: every call must carry it in Instance-Id
+    iotda_sign_skew_s: int = 900  #: X-Sdk-Date may differ this much from the real clock
+    iotda_app_id: str = "demo-iotda-app"  #: the app and product named in the pushes
+    iotda_product_id: str = "demo-product"
+    iotda_pending_limit: int = 20
+    iotda_pending_limit_code: str = "IOTDA.014108"  #: not found in public material
+    iotda_timeout_min_s: float = 80.0  #: SENT without ACK becomes TIMEOUT after 80-120 s
+    iotda_timeout_max_s: float = 120.0
+    iotda_delivered_queue_s: float = 86400.0  #: DELIVERED moves from queue to history after
+    iotda_immediate_offline: str = "FAILED"  #: `immediately` to a sleeping device, or TIMEOUT
+    iotda_push_url: str | None = None  #: the rule engine's HTTP forwarding target
+    iotda_push_on: tuple[str, ...] = ("SENT", "DELIVERED", "SUCCESSFUL", "FAILED", "TIMEOUT",
+                                      "EXPIRED")
+    iotda_push_timeout_s: float = 15.0  #: no 200 within this: the push is discarded
+    iotda_push_blocklist_after: int = 10  #: consecutive failures that blocklist the host
+    iotda_push_retry_s: float = 180.0  #: a blocklisted host is tried again this often
+    iotda_backlog_ttl_s: float = 86400.0  #: piled-up pushes older than this are dropped
     faults: Faults = field(default_factory=Faults)
     devices: tuple[dict[str, Any], ...] = ()  #: devices added at start (and after each reset)
 
@@ -87,6 +113,10 @@ def _ints(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(",") if part.strip())
 
 
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def _devices(text: str) -> tuple[dict[str, Any], ...]:
     value = json.loads(text)
     if not isinstance(value, list) or not all(isinstance(d, dict) for d in value):
@@ -97,6 +127,7 @@ def _devices(text: str) -> tuple[dict[str, Any], ...]:
 def _parser(name: str, type_name: str) -> Callable[[str], Any]:
     special: dict[str, Callable[[str], Any]] = {
         "start_ms": parse_start, "onenet_push_on": _ints, "devices": _devices,
+        "iotda_push_on": _words, "iotda_auth_tokens": _words,
     }
     if name in special:
         return special[name]
@@ -114,6 +145,7 @@ FAULT_VARIABLES = {
     "EMULATOR_TOKEN_TTL_S": "token_ttl_s",
     "EMULATOR_HUAWEI_RATE_LIMIT": "huawei_rate_limit",
     "EMULATOR_ONENET_RATE_LIMIT": "onenet_rate_limit",
+    "EMULATOR_IOTDA_RATE_LIMIT": "iotda_rate_limit",
 }
 
 
@@ -167,6 +199,11 @@ def check(settings: Settings) -> Settings:
         "onenet_auth_errno": settings.onenet_auth_errno not in (1, 3),
         "onenet_timeout_send_status": settings.onenet_timeout_send_status not in (6, 7),
         "port": not 0 <= settings.port < 65536,
+        "iotda_sk": bool(settings.iotda_ak) != bool(settings.iotda_sk),
+        "iotda_timeout_max_s": settings.iotda_timeout_max_s < settings.iotda_timeout_min_s,
+        "iotda_immediate_offline": settings.iotda_immediate_offline not in ("FAILED", "TIMEOUT"),
+        "iotda_push_on": not set(settings.iotda_push_on) <= set(IOTDA_STATUSES),
+        "iotda_push_blocklist_after": settings.iotda_push_blocklist_after < 1,
     }
     for name, bad in problems.items():
         if bad:

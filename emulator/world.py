@@ -1,4 +1,4 @@
-"""The emulator's whole state behind one lock: clock, engine, devices, both platforms, logs.
+"""The emulator's whole state behind one lock: clock, engine, devices, the platforms, logs.
 
 Every request takes the lock through `transaction()`, which first runs every event that came due
 on the clock, so a view always sees the platform as of now. A ticker thread does the same while
@@ -24,6 +24,8 @@ from emulator.engine import Engine, Rngs
 from emulator.faults import Faults, RateLimiter
 from emulator.huawei_auth import Tokens
 from emulator.huawei_state import HuaweiPlatform
+from emulator.iotda_push import Forwarder, Target
+from emulator.iotda_state import IotdaPlatform
 from emulator.onenet_state import OneNetPlatform
 from emulator.push import PushTarget
 from emulator.settings import Settings
@@ -33,7 +35,7 @@ TICK_MAX_S = 0.1
 
 
 class Emulator:
-    """Both platforms, their devices and the ground truth."""
+    """The platforms, their devices and the ground truth."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -70,9 +72,12 @@ class Emulator:
                                   s.onenet_aes_key or None, s.onenet_aes_block).check()
             self.huawei = HuaweiPlatform(s, self.engine, self.rngs, self.outbox)
             self.onenet = OneNetPlatform(s, self.engine, self.rngs, self.outbox, push)
+            self.forwarder = Forwarder(self.engine, self.outbox, Target.from_settings(s))
+            self.iotda = IotdaPlatform(s, self.engine, self.rngs, self.forwarder)
             self.fleet = Fleet(self.engine, self.rngs,
-                               {"huawei": self.huawei, "onenet": self.onenet})
-            self.huawei.fleet = self.onenet.fleet = self.fleet
+                               {"huawei": self.huawei, "onenet": self.onenet,
+                                "iotda": self.iotda})
+            self.huawei.fleet = self.onenet.fleet = self.iotda.fleet = self.fleet
             for device in s.devices:
                 self.fleet.add(**device)
 
@@ -99,9 +104,11 @@ class Emulator:
     def gate(self, platform: str, app: str) -> str | None:
         """'throttled', 'congestion', 'error' or None: the fate of an identified API call."""
         f = self.faults
-        limit = f.huawei_rate_limit if platform == "huawei" else f.onenet_rate_limit
+        limit, window_s = {"huawei": (f.huawei_rate_limit, f.rate_window_s),
+                           "onenet": (f.onenet_rate_limit, f.rate_window_s),
+                           "iotda": (f.iotda_rate_limit, f.iotda_rate_window_s)}[platform]
         now_s = time.monotonic() if f.rate_clock == "real" else self.engine.now_ms / 1000
-        if not self.limiter.admit((platform, app), now_s, limit, f.rate_window_s):
+        if not self.limiter.admit((platform, app), now_s, limit, window_s):
             return "throttled"
         r = self.rngs.api_faults
         congestion, error = r.random() < f.congestion_p, r.random() < f.error_5xx_p
@@ -112,6 +119,7 @@ class Emulator:
               device_id: str | None = None) -> list[dict[str, Any]]:
         commands = [c.to_truth() for c in self.huawei.commands.values()]
         commands += [c.to_truth() for c in self.onenet.commands.values()]
+        commands += [c.to_truth() for c in self.iotda.commands.values()]
         selected = [c for c in commands
                     if (platform is None or c["platform"] == platform)
                     and (device_id is None or c["device_id"] == device_id)]
@@ -125,9 +133,10 @@ class Emulator:
             "speed": self.clock.speed, "seed": self.seed, "events": self.engine.pending(),
             "deliveries": self.outbox.counts(), "devices": len(self.fleet.devices),
             "commands": {"huawei": len(self.huawei.commands),
-                         "onenet": len(self.onenet.commands)},
+                         "onenet": len(self.onenet.commands), "iotda": len(self.iotda.commands)},
             "huawei": {"app_id": self.settings.huawei_app_id, "logins": self.tokens.logins},
             "onenet_push": self.onenet.push.to_dict() if self.onenet.push else None,
+            "iotda_push": self.forwarder.to_dict(),
             "faults": self.faults.to_dict(),
         }
 

@@ -21,6 +21,15 @@ def ms_to_huawei(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime(HUAWEI_TIME)
 
 
+def iotda_to_ms(text: str) -> int:
+    """IoTDA v5 times (`yyyyMMdd'T'HHmmss'Z'`, UTC) -> epoch ms: the format of Huawei's v1 API."""
+    return huawei_to_ms(text)
+
+
+def ms_to_iotda(ms: int) -> str:
+    return ms_to_huawei(ms)
+
+
 def onenet_to_ms(text: str) -> int:
     """OneNET `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS` (Beijing time) -> epoch ms."""
     dt = datetime.strptime(text.replace("T", " "), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)

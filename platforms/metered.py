@@ -1,10 +1,12 @@
 """Counting platform calls: a decorator for the one method of each client that makes a call
-(`HuaweiClient._send`, `OneNetClient._call`), so every call is counted by operation and outcome
-(`cmdkeeper_platform_calls_total`) without touching the call paths themselves."""
+(`HuaweiClient._send`, `OneNetClient._call`, `IotdaClient._send`), so every call is counted by
+operation and outcome (`cmdkeeper_platform_calls_total`) without touching the call paths
+themselves."""
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -36,13 +38,21 @@ OPERATIONS = {
     ("GET", "/nbiot/offline/history/{id}"): "detail",
     ("PUT", "/nbiot/offline/cancel/all"): "cancel_all",
     ("PUT", "/nbiot/offline/cancel/{id}"): "cancel",
+    ("POST", "/v5/async-commands"): "create_async_command",
+    ("GET", "/v5/async-commands"): "list_async_commands",
+    ("GET", "/v5/async-commands/{id}"): "show_async_command",
+    ("GET", "/v5/async-commands-history"): "list_async_history",
 }
+#: IoTDA paths carry the project and the device: `/v5/iot/{project}/devices/{device}/...`.
+_IOTDA = re.compile(r"^/v5/iot/[^/]+/devices/[^/]+(/async-commands(?:-history)?)(/[^/]+)?$")
 #: Path segments followed by an id.
 _ID_PARENTS = ("deviceCommands", "history", "cancel")
 
 
 def operation(method: str, path: str) -> str:
     """The low-cardinality name of a call (never its ids)."""
+    if m := _IOTDA.match(path.rstrip("/")):
+        return OPERATIONS.get((method, f"/v5{m[1]}{'/{id}' if m[2] else ''}"), "other")
     head, _, last = path.rstrip("/").rpartition("/")
     if head.rpartition("/")[2] in _ID_PARENTS and last != "all":
         path = f"{head}/{{id}}"

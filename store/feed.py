@@ -80,6 +80,15 @@ def decode(entry_id: str, f: dict[str, str]) -> FeedEvent:
         source=f["src"], origin=f["o"] or None, attempt=int(f["a"]), at_ms=int(f["at"]))
 
 
+#: Each half of a stream id is an unsigned 64-bit number.
+_ID_MAX = 2**64 - 1
+
+
+def valid_id(text: str) -> bool:
+    """Whether `text` is an event id Redis can read (two unsigned 64-bit numbers)."""
+    return bool(EVENT_ID.fullmatch(text)) and max(id_key(text)) <= _ID_MAX
+
+
 def id_key(event_id: str) -> tuple[int, int]:
     """An event id as a sortable pair."""
     ms, _, seq = event_id.partition("-")

@@ -61,3 +61,20 @@ def test_heroku_redis_self_signed_tls_is_opted_into_not_assumed():
     assert resolve_url(plain) == "redis://h:6379/0"
     pool = redis.ConnectionPool.from_url(resolve_url(insecure))
     assert pool.connection_kwargs["ssl_cert_reqs"] == "none"
+
+
+def test_iotda_settings_are_read_and_its_secrets_kept_out_of_repr():
+    c = Config.from_env({"IOTDA_ENDPOINT": "https://iotda.example.com/", "IOTDA_PROJECT_ID": "p",
+                         "IOTDA_AK": "ak", "IOTDA_SK": "sekrit-sk", "IOTDA_INSTANCE_ID": "i",
+                         "IOTDA_RATE_PER_S": "200", "IOTDA_WEBHOOK_TOKEN": "sekrit-path",
+                         "IOTDA_IN_FLIGHT_PER_DEVICE": "2"})
+    assert (c.iotda_endpoint, c.iotda_project_id, c.iotda_ak, c.iotda_instance_id) == (
+        "https://iotda.example.com", "p", "ak", "i")
+    assert (c.iotda_rate_per_s, c.iotda_in_flight_per_device) == (200, 2)
+    assert "sekrit" not in repr(c) and {"sekrit-sk", "sekrit-path"} <= set(c.secrets())
+    defaults = Config.from_env({})
+    assert (defaults.iotda_endpoint, defaults.iotda_in_flight_per_device) == ("", 1)
+    with pytest.raises(ConfigError, match="IOTDA_IN_FLIGHT_PER_DEVICE"):
+        Config.from_env({"IOTDA_IN_FLIGHT_PER_DEVICE": "0"})
+    with pytest.raises(ConfigError, match="IOTDA_SK"):
+        Config.from_env({"IOTDA_ENDPOINT": "https://x"}).require("iotda_endpoint", "iotda_sk")

@@ -116,8 +116,8 @@ class Captured:
 class Receiver:
     """An HTTP server in a thread that records every request (callbacks, pushes, handshakes).
 
-    POSTs answer the next status of `statuses` (200 when empty); a GET with `msg` answers the
-    OneNET verification (`msg` itself, or `verify_reply` when set).
+    POSTs answer the next status of `statuses` (200 when empty), `delay_s` late; a GET with
+    `msg` answers the OneNET verification (`msg` itself, or `verify_reply` when set).
     """
 
     def __init__(self) -> None:
@@ -126,6 +126,7 @@ class Receiver:
         self.statuses: deque[int] = deque()
         self.always: int | None = None
         self.verify_reply: str | None = None
+        self.delay_s = 0.0  #: a slow receiver (the sender's timeout is under test, not ours)
         self._cond = threading.Condition()
         self.server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -141,6 +142,8 @@ class Receiver:
         else:
             status = self.statuses.popleft() if self.statuses else (self.always or 200)
             text = "ok"
+            if self.delay_s:
+                threading.Event().wait(self.delay_s)
         with self._cond:
             self.requests.append(Captured(req.method, req.path, dict(req.args),
                                           dict(req.headers), body, status,
@@ -169,6 +172,7 @@ class Receiver:
         self.statuses.clear()
         self.always = None
         self.verify_reply = None
+        self.delay_s = 0.0
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -43,10 +43,25 @@ def test_environment_variables_set_settings_and_faults():
     ({"EMULATOR_ONENET_AES_BLOCK": "24"}, "EMULATOR_ONENET_AES_BLOCK"),
     ({"EMULATOR_HUAWEI_TASK_WAITING": "LATER"}, "EMULATOR_HUAWEI_TASK_WAITING"),
     ({"EMULATOR_HUAWEI_RATE_LIMIT": "-1"}, "EMULATOR_HUAWEI_RATE_LIMIT"),
+    ({"EMULATOR_IOTDA_AK": "ak-without-sk"}, "EMULATOR_IOTDA_SK"),
+    ({"EMULATOR_IOTDA_PUSH_ON": "SENT,CANCELED"}, "EMULATOR_IOTDA_PUSH_ON"),
+    ({"EMULATOR_IOTDA_IMMEDIATE_OFFLINE": "LATER"}, "EMULATOR_IOTDA_IMMEDIATE_OFFLINE"),
 ])
 def test_a_bad_setting_fails_naming_its_variable(env, name):
     with pytest.raises(SettingsError, match=name):
         from_env(env)
+
+
+def test_iotda_settings_come_from_the_environment():
+    s = from_env({"EMULATOR_IOTDA_AK": "ak", "EMULATOR_IOTDA_SK": "sk",
+                  "EMULATOR_IOTDA_AUTH_TOKENS": "t1, t2", "EMULATOR_IOTDA_PUSH_ON": "EXPIRED",
+                  "EMULATOR_IOTDA_PUSH_URL": "http://127.0.0.1:5000/webhooks/iotda/x",
+                  "EMULATOR_IOTDA_PUSH_TIMEOUT_S": "0.5", "EMULATOR_IOTDA_RATE_LIMIT": "50"})
+
+    assert (s.iotda_ak, s.iotda_sk, s.iotda_auth_tokens) == ("ak", "sk", ("t1", "t2"))
+    assert s.iotda_push_on == ("EXPIRED",) and s.iotda_push_timeout_s == 0.5
+    assert s.iotda_push_url.endswith("/webhooks/iotda/x") and s.faults.iotda_rate_limit == 50
+    assert from_env({}).iotda_ak is None  # no key by default: unsigned calls are accepted
 
 
 def test_command_line_flags_override_the_environment():

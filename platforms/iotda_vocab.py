@@ -1,0 +1,30 @@
+"""IoTDA v5 command statuses and how they map onto cmdkeeper's states (docs/iotda-notes.md,
+"Commands").
+
+v5 has no CANCELED: nothing revokes a command at the platform, so a command held back by
+cmdkeeper ends EXPIRED there (its `expire_time` ran out) or never reaches the platform at all.
+"""
+
+from __future__ import annotations
+
+from store.model import State
+
+#: IoTDA `status` -> state.
+STATES = {
+    "PENDING": State.PENDING,
+    "SENT": State.SENT,
+    "DELIVERED": State.DELIVERED,
+    "SUCCESSFUL": State.SUCCEEDED,
+    "FAILED": State.FAILED,
+    "TIMEOUT": State.TIMEOUT,
+    "EXPIRED": State.EXPIRED,
+}
+#: What the in-queue list holds; the history list holds the rest (and DELIVERED commands left
+#: without an update for a platform-set time).
+IN_QUEUE = ("PENDING", "SENT", "DELIVERED")
+IN_HISTORY = ("EXPIRED", "SUCCESSFUL", "FAILED", "TIMEOUT", "DELIVERED")
+
+
+def state_of(status: str) -> State | None:
+    """The state of an IoTDA status; None for a status v5 does not document."""
+    return STATES.get(status)
