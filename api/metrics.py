@@ -31,6 +31,7 @@ from cmdkeeper import metric_names  # noqa: F401  (defines every metric, so each
 from cmdkeeper.metrics import DEFINED, Counter, Histogram, parse_field
 from store.metrics_flush import flush_now
 from store.stats import Snapshot, read_snapshot
+from store.subscriptions import backlog
 from web.http import ApiError, bearer_token, tokens_match
 from web.services import services
 
@@ -46,19 +47,25 @@ def metrics() -> Response:
     client = svc.store.client
     flush_now(client)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(FleetCollector(read_snapshot(client, svc.clock())))
+    registry.register(FleetCollector(read_snapshot(client, svc.clock()), backlog(client)))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 
 class FleetCollector:
     """One snapshot as metric families (prometheus_client's custom-collector protocol)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
-        self.snap = snapshot
+    def __init__(self, snapshot: Snapshot, backlog: dict[str, int]) -> None:
+        self.snap, self.backlog = snapshot, backlog
 
     def collect(self) -> Iterator[Metric]:
         yield from flushed_families(self.snap.counters)
         yield from gauge_families(self.snap)
+        waiting = GaugeMetricFamily(
+            "cmdkeeper_notify_backlog", "Events of the change feed a subscription has not taken "
+            "yet.", labels=("subscription",))
+        for sub_id, count in sorted(self.backlog.items()):
+            waiting.add_metric([sub_id], count)
+        yield waiting
 
 
 def flushed_families(flushed: dict[str, float]) -> Iterator[Metric]:

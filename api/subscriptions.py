@@ -17,10 +17,9 @@ from api import v1
 from cmdkeeper.clock import ms_to_iso
 from notify import urls
 from store.model import PLATFORMS
-from store.subscriptions import Subscription, SubscriptionStore, public_json
+from store.subscriptions import Subscription, SubscriptionStore, backlog, public_json
 from web.http import ApiError, read_json_object
 from web.services import services
-from workers.notifier import backlog
 
 bp = Blueprint("api_subscriptions", __name__, url_prefix="/api/v1")
 bp.before_request(v1.authenticate)

@@ -7,7 +7,9 @@ from flask import Blueprint, request
 
 from api.serialize import record_json
 from api.validation import parse_create, parse_revoke
+from cmdkeeper.clock import ms_to_iso
 from platforms.errors import PlatformError, RateLimitTimeout, RetryableError, ThrottledError
+from store import retention
 from store.model import PLATFORMS, State
 from web.http import ApiError, bearer_token, error_response, read_json_object, tokens_match
 from web.ids import check_id
@@ -43,6 +45,13 @@ def get_command(platform: str, command_id: str):
     store = services().store
     record = store.get(_platform(platform), check_id(command_id, "command_id"))
     if record is None:
+        removed = retention.removed_at(store.client, platform, command_id)
+        if removed is not None:
+            retain_s = services().config.retain_final_s
+            raise ApiError(404, "not_found",
+                           f"{platform} command {command_id} was removed at {ms_to_iso(removed)}, "
+                           f"RETAIN_FINAL_S ({retain_s} s) after it became final; the change "
+                           "feed and the subscriptions are where history is kept")
         raise ApiError(404, "not_found", f"no {platform} command {command_id}")
     return record_json(record)
 

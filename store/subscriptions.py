@@ -252,6 +252,19 @@ class SubscriptionStore:
         return out
 
 
+def backlog(client: redis.Redis) -> dict[str, int]:
+    """Events each subscription has not taken yet (for `/metrics`, the API and the dashboard):
+    the feed numbers its events, so this is a subtraction per subscription."""
+    ids = client.zrange(keys.SUBSCRIPTIONS, 0, -1)
+    if not ids:
+        return {}
+    _, newest_n = feed.newest(client)
+    pipe = client.pipeline(transaction=False)
+    for sub_id in ids:
+        pipe.hget(keys.subscription(sub_id), "cursor_n")
+    return {s: max(0, newest_n - int(n or 0)) for s, n in zip(ids, pipe.execute(), strict=True)}
+
+
 def public_json(sub: Subscription, backlog: int | None = None) -> dict[str, Any]:
     """The subscription as the API shows it (never its secret)."""
     out = {

@@ -13,7 +13,7 @@ import pytest
 from dev.procs import ROOT
 
 PACKAGES = ("cli", "dev", "emulator", "webhooks", "api", "dashboard", "web", "workers",
-            "platforms", "store", "cmdkeeper")
+            "platforms", "notify", "store", "cmdkeeper")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
@@ -35,6 +35,8 @@ def test_the_layer_contracts_hold():
     ("store/commands.py", "import requests", "store is not allowed to import requests"),
     ("webhooks/huawei.py", "from platforms import factory",
      "webhooks is not allowed to import platforms.factory"),
+    ("notify/client.py", "from platforms import errors",
+     "notify is not allowed to import platforms"),
 ])
 def test_an_offending_import_breaks_a_contract(tmp_path: Path, module: str, added: str,
                                                broken: str):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import redis
 
-from store import feed, keys
+from store import keys
 
 #: How often the clock looks, in ms: an event waits about this long for its delivery to start.
 CHECK_MS = 200
@@ -74,13 +74,3 @@ class Notifier:
             self.sent_ms[sub_id] = now_ms
             sent += 1
         return sent
-
-
-def backlog(client: redis.Redis) -> dict[str, int]:
-    """Events each subscription has not taken yet (for `/metrics` and the dashboard)."""
-    ids = client.zrange(keys.SUBSCRIPTIONS, 0, -1)
-    _, newest_n = feed.newest(client)
-    pipe = client.pipeline(transaction=False)
-    for sub_id in ids:
-        pipe.hget(keys.subscription(sub_id), "cursor_n")
-    return {s: max(0, newest_n - int(n or 0)) for s, n in zip(ids, pipe.execute(), strict=True)}
