@@ -8,6 +8,7 @@ import redis
 from cli.dead_letters import dead_letters
 from cli.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_REDIS, CliError
 from cli.list_commands import list_commands
+from cli.listen import listen_command
 from cli.reconcile import reconcile_command
 from cli.revoke import revoke_command
 from cli.session import Session
@@ -60,5 +61,6 @@ def cli(ctx: click.Context, verbose: bool) -> None:
         _logging(verbose)
 
 
-for command in (list_commands, revoke_command, reconcile_command, sweep_command, dead_letters):
+for command in (list_commands, revoke_command, reconcile_command, sweep_command, dead_letters,
+                listen_command):
     cli.add_command(command)

@@ -35,9 +35,11 @@ log = logging.getLogger(__name__)
 BATCH = 100
 #: How long one run may deliver before it gives its thread back (it sends itself again).
 RUN_BUDGET_S = 10.0
-#: The subscription's lock outlives a run by this much; a worker killed mid-run holds the
-#: subscription this long at most.
+#: The subscription's lock, renewed before each delivery once LOCK_RENEW_MS has passed: a worker
+#: killed mid-run holds the subscription this long at most. A delivery may take 13 s (connect
+#: and read timeouts), so renewals are at most 18 s apart: well inside the lock's life.
 LOCK_TTL_MS = 30_000
+LOCK_RENEW_MS = 5_000
 #: Backoff after the n-th failure in a row: BACKOFF_FIRST_MS * 2**(n-1), at most BACKOFF_MAX_MS,
 #: each with up to a quarter of random jitter (so failing subscribers do not retry in step).
 BACKOFF_FIRST_MS = 1_000
@@ -95,6 +97,7 @@ class Deliverer:
                  deadline: float) -> RunResult:
         client = self.subscriptions.client
         cursor, delivered = sub.cursor, 0
+        renew_at = self.monotonic() + LOCK_RENEW_MS / 1000
         while True:
             try:
                 events = feed.read(client, cursor, BATCH)
@@ -110,6 +113,9 @@ class Deliverer:
             for event in events:
                 if self.monotonic() > deadline:
                     return RunResult(delivered, more=True)
+                if self.monotonic() > renew_at:
+                    lock.extend(owner, LOCK_TTL_MS)
+                    renew_at = self.monotonic() + LOCK_RENEW_MS / 1000
                 if not sub.wants(event):
                     if not self.subscriptions.skipped(sub, cursor, event):
                         return RunResult(delivered, more=True)  # moved meanwhile: start over
@@ -125,7 +131,6 @@ class Deliverer:
                     cursor, delivered = event.id, delivered + 1
                     continue
                 return self._failed(sub, event, answer, delivered, now)
-            lock.extend(owner, LOCK_TTL_MS)
 
     def _send(self, sub: Subscription, event: feed.FeedEvent) -> Answer:
         data = messages.body(event)
