@@ -28,6 +28,7 @@ from store.attention import read_attention
 from store.device_view import read_device
 from store.model import PLATFORMS, State
 from store.stats import read_fleet_stats
+from store.subscriptions import SubscriptionStore, backlog
 from web.services import services
 
 log = logging.getLogger("cmdkeeper.dashboard")
@@ -130,6 +131,14 @@ def fleet():
     totals = {p: sum(stats.by_state.get(p, {}).values()) for p in PLATFORMS}
     return _render("fleet.html", stats=stats, states=STATES, totals=totals,
                    attention=attention, overdue_ms=overdue_ms, alarms=callback_alarms(stats))
+
+
+@bp.route("/subscriptions")
+def subscriptions():
+    client = services().store.client
+    subs = SubscriptionStore(client).list()
+    return _render("subscriptions.html", subscriptions=subs, backlog=backlog(client),
+                   disabled=[s for s in subs if not s.enabled])
 
 
 @bp.route("/devices")

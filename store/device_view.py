@@ -4,7 +4,7 @@ deadlines, the device's place on the fleet-wide due indexes). Read-only."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from store import keys
@@ -32,6 +32,14 @@ class DeviceView:
     reconcile_due_ms: int | None
     #: How many commands cmdkeeper holds for the device (more than `commands` when cut).
     total: int = 0
+    #: Command id -> (subscription, state, attempt) -> when the subscriber took that event (ms),
+    #: as long as the feed keeps events.
+    taken: dict[str, dict[tuple[str, str, int], int]] = field(default_factory=dict)
+
+    def taken_by(self, command_id: str, state: str, attempt: int) -> list[tuple[str, int]]:
+        """(subscription, when) of each subscriber that took this state of the command."""
+        return sorted((sub, at) for (sub, s, a), at in self.taken.get(command_id, {}).items()
+                      if s == state and a == attempt)
 
     def quiet_deadlines(self) -> list[int]:
         """Every reconcile deadline of the device, the explicit request's included."""
@@ -51,7 +59,8 @@ def read_device(store: CommandStore, platform: str, device_id: str,
     tag = keys.device_tag(platform, device_id)
     pipe.zscore(keys.DUE_REVOKE, tag)
     pipe.zscore(keys.DUE_RECONCILE, tag)
-    rows, total, stale, quiet, revoke_due, reconcile_due = pipe.execute()
+    pipe.hgetall(keys.deliveries(platform, device_id))
+    rows, total, stale, quiet, revoke_due, reconcile_due, taken = pipe.execute()
     quiet_at = {member: int(score) for member, score in quiet}
     return DeviceView(
         commands=decode_listing(rows),
@@ -61,4 +70,16 @@ def read_device(store: CommandStore, platform: str, device_id: str,
         revoke_due_ms=int(revoke_due) if revoke_due is not None else None,
         reconcile_due_ms=int(reconcile_due) if reconcile_due is not None else None,
         total=int(total),
+        taken=decode_taken(taken),
     )
+
+
+def decode_taken(raw: dict[str, str]) -> dict[str, dict[tuple[str, str, int], int]]:
+    """The deliveries hash (store/subscriptions.py writes it) by command."""
+    out: dict[str, dict[tuple[str, str, int], int]] = {}
+    for command_id, value in raw.items():
+        for item in value.split(";"):
+            if item:
+                sub, state, attempt, at_ms = item.split(",")
+                out.setdefault(command_id, {})[(sub, state, int(attempt))] = int(at_ms)
+    return out
