@@ -24,9 +24,17 @@ def body(event: FeedEvent) -> str:
     return orjson.dumps({"type": EVENT_TYPE, "timestamp": data["at"], "data": data}).decode()
 
 
-def headers(event_id: str, data: str, secrets: Sequence[str], now_ms: int) -> dict[str, str]:
-    """The `webhook-*` headers of one delivery attempt, signed with each of `secrets`."""
+def signers(secrets: Sequence[str]) -> list[Webhook]:
+    """One signer per secret (each decodes its secret once)."""
+    return [Webhook(s) for s in secrets]
+
+
+def headers(event_id: str, data: str, secrets: Sequence[str | Webhook],
+            now_ms: int) -> dict[str, str]:
+    """The `webhook-*` headers of one delivery attempt, signed with each of `secrets` (secrets
+    as text, or the `signers` made of them)."""
     sent = datetime.fromtimestamp(now_ms // 1000, tz=UTC)
-    signatures = " ".join(Webhook(s).sign(event_id, sent, data) for s in secrets)
+    signatures = " ".join((s if isinstance(s, Webhook) else Webhook(s)).sign(event_id, sent, data)
+                          for s in secrets)
     return {"webhook-id": event_id, "webhook-timestamp": str(now_ms // 1000),
             "webhook-signature": signatures, "content-type": "application/json"}

@@ -18,8 +18,8 @@ from store import keys
 
 #: How often the clock looks, in ms: an event waits about this long for its delivery to start.
 CHECK_MS = 200
-#: A subscription whose job was sent is sent another only after this long (the job may still be
-#: queued, its lock not yet taken).
+#: A subscription whose job was sent is sent another only once its cursor moved (the job ran)
+#: or after this long (the job may still be queued, its lock not yet taken).
 RESEND_GAP_MS = 2_000
 
 Send = Callable[[str], None]
@@ -36,10 +36,12 @@ class Notifier:
 
     def __init__(self, client: redis.Redis, send: Send = _send_deliver) -> None:
         self.client, self.send = client, send
-        self.sent_ms: dict[str, int] = {}
+        #: subscription -> (when its job was sent, its cursor then)
+        self.sent: dict[str, tuple[int, int]] = {}
 
-    def behind(self, now_ms: int) -> list[str]:
-        """Enabled subscriptions with undelivered events, free and not backing off."""
+    def behind(self, now_ms: int) -> list[tuple[str, int]]:
+        """(subscription, its cursor) of each enabled one with undelivered events, free and not
+        backing off."""
         ids = self.client.zrange(keys.SUBSCRIPTIONS, 0, -1)
         if not ids:
             return []
@@ -60,17 +62,17 @@ class Notifier:
                 continue
             if next_at and int(next_at) > now_ms:
                 continue
-            out.append(sub_id)
+            out.append((sub_id, int(cursor_n or 0)))
         return out
 
     def __call__(self, now_ms: int) -> int:
         """Send the jobs due; how many were sent."""
-        self.sent_ms = {s: t for s, t in self.sent_ms.items() if t > now_ms - RESEND_GAP_MS}
+        self.sent = {s: v for s, v in self.sent.items() if v[0] > now_ms - RESEND_GAP_MS}
         sent = 0
-        for sub_id in self.behind(now_ms):
-            if sub_id in self.sent_ms:
-                continue
+        for sub_id, cursor_n in self.behind(now_ms):
+            if sub_id in self.sent and self.sent[sub_id][1] == cursor_n:
+                continue  # its job may not have run yet
             self.send(sub_id)
-            self.sent_ms[sub_id] = now_ms
+            self.sent[sub_id] = (now_ms, cursor_n)
             sent += 1
         return sent

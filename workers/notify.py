@@ -110,6 +110,8 @@ class Deliverer:
                 continue
             if not events:
                 return RunResult(delivered)
+            # read once per batch: a rotation shows in the next batch at the latest
+            signers = messages.signers(self.subscriptions.signing_secrets(sub.id, self.clock()))
             for event in events:
                 if self.monotonic() > deadline:
                     return RunResult(delivered, more=True)
@@ -121,7 +123,7 @@ class Deliverer:
                         return RunResult(delivered, more=True)  # moved meanwhile: start over
                     cursor = event.id
                     continue
-                answer = self._send(sub, event)
+                answer = self._send(sub, event, signers)
                 now = self.clock()
                 if answer.delivered:
                     count_delivery(sub.id, "delivered", lag_s=(now - event.applied_ms) / 1000)
@@ -132,11 +134,10 @@ class Deliverer:
                     continue
                 return self._failed(sub, event, answer, delivered, now)
 
-    def _send(self, sub: Subscription, event: feed.FeedEvent) -> Answer:
+    def _send(self, sub: Subscription, event: feed.FeedEvent, signers: list) -> Answer:
         data = messages.body(event)
-        now = self.clock()
-        secrets = self.subscriptions.signing_secrets(sub.id, now)
-        return self.sender.post(sub.url, data, messages.headers(event.id, data, secrets, now),
+        return self.sender.post(sub.url, data,
+                                messages.headers(event.id, data, signers, self.clock()),
                                 local=sub.local)
 
     def _failed(self, sub: Subscription, event: feed.FeedEvent, answer: Answer, delivered: int,

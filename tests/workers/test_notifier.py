@@ -38,5 +38,20 @@ def test_only_subscriptions_with_work_they_can_do_now_get_a_job(store, redis_cli
                                      caught_up.id: 0}
 
 
+def test_a_job_that_ran_is_followed_at_once_by_the_next(store, redis_client, clock):
+    subs = SubscriptionStore(redis_client)
+    now = clock()
+    sub, _ = subs.create("http://a", now)
+    create(store, "c1", now)
+    sent: list[str] = []
+    notify = Notifier(redis_client, sent.append)
+    assert notify(now) == 1
+    # its job ran: the cursor moved past c1, and c2 arrived meanwhile
+    redis_client.hset(keys.subscription(sub.id), "cursor_n", 1)
+    create(store, "c2", now + 1)
+
+    assert notify(now + 200) == 1 and sent == [sub.id, sub.id]
+
+
 def test_no_subscription_costs_one_read(redis_client, clock):
     assert Notifier(redis_client, lambda s: None)(clock()) == 0
