@@ -137,3 +137,7 @@ class Scripts(Registry):
     def forget_removed(self, *, removed: str, index_keys: Sequence[str], members: Sequence[str],
                        client: Client | None = None) -> int:
         return self.run("forget_removed", locals(), client)
+
+    def index_final(self, *, cmd: str, device_final: str, due_retain: str, command_id: str,
+                    device_member: str, client: Client | None = None) -> int:
+        return self.run("index_final", locals(), client)

@@ -1,10 +1,13 @@
-"""Counting the commands recorded before the fleet counts existed: `python -m store.stats_backfill`.
+"""Counting and indexing the commands recorded before the fleet counts and retention existed:
+`python -m store.stats_backfill`.
 
 The create and apply scripts count every command they write, and count an older one the first
 time they touch it; until then an older command is missing from the figures (never subtracted,
-so nothing goes negative). This walks every command record once with SCAN (never KEYS) and counts
-each one not yet counted, with the same rule in one script per record: safe beside live traffic,
-and safe to run again.
+so nothing goes negative). Likewise they put each command they make final on the retention
+index; a command that was final before retention existed is never touched again, so it would
+stay forever. This walks every command record once with SCAN (never KEYS), counts each one not
+yet counted and indexes each final one not yet indexed, with the same rules in one script per
+record each: safe beside live traffic, and safe to run again.
 """
 
 from __future__ import annotations
@@ -21,16 +24,37 @@ SCAN_COUNT = 500
 
 def count_existing(client: redis.Redis) -> int:
     """Count every not-yet-counted command; returns how many were counted now."""
+    return _walk(client, _count)
+
+
+def index_existing_final(client: redis.Redis) -> int:
+    """Put every final command not yet on the retention index there; how many were."""
+    return _walk(client, _index_final)
+
+
+def _walk(client: redis.Redis, step) -> int:
     scripts = Scripts(client)
     pattern = keys.command("*", "*", "*")
-    counted = 0
+    done = 0
     batch: list[str] = []
     for key in client.scan_iter(match=pattern, count=SCAN_COUNT):
         batch.append(key)
         if len(batch) >= SCAN_COUNT:
-            counted += _count(client, scripts, batch)
+            done += step(client, scripts, batch)
             batch = []
-    return counted + _count(client, scripts, batch)
+    return done + step(client, scripts, batch)
+
+
+def _index_final(client: redis.Redis, scripts: Scripts, batch: list[str]) -> int:
+    pipe = client.pipeline(transaction=False)
+    for key in batch:
+        tag = key.split("{", 1)[1].split("}", 1)[0]
+        platform, _, device_id = tag.partition(":")
+        command_id = key.split("}:cmd:", 1)[1]
+        scripts.index_final(cmd=key, device_final=keys.device_final(platform, device_id),
+                            due_retain=keys.DUE_RETAIN, command_id=command_id,
+                            device_member=tag, client=pipe)
+    return sum(int(n) for n in pipe.execute()) if batch else 0
 
 
 def _count(client: redis.Redis, scripts: Scripts, batch: list[str]) -> int:
@@ -47,8 +71,11 @@ def _count(client: redis.Redis, scripts: Scripts, batch: list[str]) -> int:
 
 def main() -> None:
     config = Config.from_env()
-    counted = count_existing(connection.client(connection.resolve_url(config)))
+    client = connection.client(connection.resolve_url(config))
+    counted = count_existing(client)
     print(f"counted {counted} command(s) recorded before the fleet counts existed")
+    indexed = index_existing_final(client)
+    print(f"indexed {indexed} final command(s) recorded before retention existed")
 
 
 if __name__ == "__main__":

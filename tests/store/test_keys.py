@@ -42,3 +42,20 @@ def test_fleet_indexes():
 def test_dramatiq_queue_keys_match_dramatiq():
     assert keys.dramatiq_queue("dramatiq", "cmdkeeper") == "dramatiq:cmdkeeper"
     assert keys.dramatiq_queue_messages("dramatiq", "cmdkeeper") == "dramatiq:cmdkeeper.msgs"
+
+
+def test_retention_keys():
+    assert keys.device_final("huawei", "d1") == "ck:{huawei:d1}:final"
+    assert (keys.DUE_RETAIN, keys.REMOVED) == ("ck:due:retain", "ck:removed")
+
+
+def test_feed_keys():
+    assert (keys.EVENTS, keys.EVENTS_SEQ, keys.EVENTS_TRIMMED) == (
+        "ck:events", "ck:events:n", "ck:events:trimmed")
+
+
+def test_subscription_keys():
+    assert keys.SUBSCRIPTIONS == "ck:subs"
+    assert keys.subscription("sub_1") == "ck:sub:sub_1"
+    assert keys.subscription_lock("sub_1") == "ck:sub:sub_1:lock"
+    assert keys.deliveries("onenet", "imei") == "ck:{onenet:imei}:dlv"

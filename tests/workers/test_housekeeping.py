@@ -104,3 +104,21 @@ def test_the_feed_is_trimmed_to_its_retention(store, redis_client, config, clock
     assert done["events"] == 1
     assert [e.command_id for e in feed.read(redis_client, feed.trimmed_up_to(redis_client),
                                             10)] == ["c2"]
+
+
+def test_final_commands_from_before_retention_are_indexed_by_the_backfill(store, redis_client,
+                                                                         config, clock):
+    from store.stats_backfill import index_existing_final
+
+    t0 = clock()
+    create(store, "old-final", t0)
+    finish(store, "old-final", t0)
+    create(store, "open", t0)
+    # as recorded before retention existed: on no retention index
+    redis_client.delete(keys.device_final("huawei", "d1"), keys.DUE_RETAIN)
+
+    assert index_existing_final(redis_client) == 1
+    assert index_existing_final(redis_client) == 0  # safe to run again
+    removed = housekeeping.sweep(redis_client, Scripts(redis_client),
+                                 config.with_(retain_final_s=60), t0 + 61_000)
+    assert removed["commands"] == 1 and store.get("huawei", "open") is not None
