@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 import requests
 
-from cmdkeeper.clock import Clock
+from cmdkeeper.clock import Clock, system_clock
 from cmdkeeper.config import Config
 from cmdkeeper.metric_names import count_rate_limit_wait
 from platforms.gateway import Gateway
@@ -39,12 +39,33 @@ def _window_ms(config: Config) -> int:
     return config.platform_rate_window_s * 1000 + WINDOW_MARGIN_MS
 
 
+def budget(platform: str, config: Config, client: redis.Redis,
+           clock: Clock = system_clock) -> RateLimiter:
+    """The shared call budget of a platform app, as every process that calls it (or plans work
+    for it, as the clock does) must see it: one name, limit and window for all of them."""
+    if platform == "huawei":
+        name, limit, window_ms = (f"huawei:{config.huawei_app_id}", config.huawei_rate_per_min,
+                                  _window_ms(config))
+    elif platform == "onenet":
+        name, limit, window_ms = "onenet", config.onenet_rate_per_min, _window_ms(config)
+    else:
+        name, limit, window_ms = (f"iotda:{config.iotda_project_id}", config.iotda_rate_per_s,
+                                  IOTDA_WINDOW_MS)
+    return RateLimiter(client, name, limit, window_ms=window_ms, clock=clock,
+                       on_wait=count_rate_limit_wait)
+
+
+def configured_platforms(config: Config) -> list[str]:
+    """The platforms this deployment has a base URL (IoTDA: an endpoint) for."""
+    return [p for p, url in (("huawei", config.huawei_base_url), ("onenet", config.onenet_base_url),
+                             ("iotda", config.iotda_endpoint)) if url]
+
+
 def huawei_gateway(config: Config, client: redis.Redis, clock: Clock,
                    session: requests.Session | None = None) -> HuaweiGateway:
     config.require("huawei_base_url", "huawei_app_id", "huawei_secret")
     name = f"huawei:{config.huawei_app_id}"
-    limiter = RateLimiter(client, name, config.huawei_rate_per_min, window_ms=_window_ms(config),
-                          on_wait=count_rate_limit_wait)
+    limiter = budget("huawei", config, client)
     huawei = HuaweiClient(
         session or requests.Session(), config.huawei_base_url, config.huawei_app_id,
         config.huawei_secret, limiter=limiter,
@@ -55,8 +76,7 @@ def huawei_gateway(config: Config, client: redis.Redis, clock: Clock,
 def onenet_gateway(config: Config, client: redis.Redis, clock: Clock,
                    session: requests.Session | None = None) -> OneNetGateway:
     config.require("onenet_base_url", "onenet_api_key")
-    limiter = RateLimiter(client, "onenet", config.onenet_rate_per_min,
-                          window_ms=_window_ms(config), on_wait=count_rate_limit_wait)
+    limiter = budget("onenet", config, client)
     onenet = OneNetClient(session or requests.Session(), config.onenet_base_url,
                           config.onenet_api_key, limiter=limiter)
     return OneNetGateway(onenet, clock)
@@ -65,10 +85,7 @@ def onenet_gateway(config: Config, client: redis.Redis, clock: Clock,
 def iotda_gateway(config: Config, client: redis.Redis, clock: Clock,
                   session: requests.Session | None = None) -> IotdaGateway:
     config.require("iotda_endpoint", "iotda_project_id", "iotda_ak", "iotda_sk")
-    # the limiter counts calls per window, whatever its parameter's name says (`per_minute`
-    # predates per-second platforms)
-    limiter = RateLimiter(client, f"iotda:{config.iotda_project_id}", config.iotda_rate_per_s,
-                          window_ms=IOTDA_WINDOW_MS, on_wait=count_rate_limit_wait)
+    limiter = budget("iotda", config, client)
     iotda = IotdaClient(session or requests.Session(), config.iotda_endpoint,
                         config.iotda_project_id, config.iotda_ak, config.iotda_sk,
                         limiter=limiter, instance_id=config.iotda_instance_id)
@@ -77,11 +94,5 @@ def iotda_gateway(config: Config, client: redis.Redis, clock: Clock,
 
 def build_gateways(config: Config, client: redis.Redis, clock: Clock) -> dict[str, Gateway]:
     """A gateway for each platform whose base URL (IoTDA: endpoint) is configured."""
-    gateways: dict[str, Gateway] = {}
-    if config.huawei_base_url:
-        gateways["huawei"] = huawei_gateway(config, client, clock)
-    if config.onenet_base_url:
-        gateways["onenet"] = onenet_gateway(config, client, clock)
-    if config.iotda_endpoint:
-        gateways["iotda"] = iotda_gateway(config, client, clock)
-    return gateways
+    builders = {"huawei": huawei_gateway, "onenet": onenet_gateway, "iotda": iotda_gateway}
+    return {p: builders[p](config, client, clock) for p in configured_platforms(config)}

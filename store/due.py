@@ -23,3 +23,16 @@ def claim_due(client: redis.Redis, scripts: Scripts, index: str, now_ms: int, *,
     flat = scripts.claim_due(due_index=index, until_ms=now_ms + lookahead_ms,
                              lease_until_ms=now_ms + lease_ms, limit=limit)
     return [(*_split(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
+
+
+def claim_by_quota(scripts, index: str, now_ms: int, quotas: dict[str, int], *, lease_ms: int,
+                   scan_limit: int = 1000) -> list[tuple[str, str, int]]:
+    """Devices due on one index by now, earliest first, at most `quotas[platform]` of each
+    platform (others are passed over), as (platform, device id, deadline); each is pushed
+    `lease_ms` past now. At most `scan_limit` due entries are looked at."""
+    if not any(quotas.values()):
+        return []
+    flat = scripts.claim_by_quota(due_index=index, until_ms=now_ms,
+                                  lease_until_ms=now_ms + lease_ms, scan_limit=scan_limit,
+                                  quotas=quotas)
+    return [(*_split(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]

@@ -118,6 +118,12 @@ def rate_window(name: str) -> str:
     return f"{PREFIX}:rate:{name}"
 
 
+def rate_class_window(name: str, kind: str) -> str:
+    """Sorted set: the calls one class of work (people, create, background) made from the
+    budget, scored by time: the rules that count a class's own calls read it."""
+    return f"{PREFIX}:rate:{name}:{kind}"
+
+
 def rate_learned_limit(name: str) -> str:
     """String with a TTL: a lower limit learned from the platform's throttling answer."""
     return f"{PREFIX}:rate:{name}:learned"

@@ -1,23 +1,26 @@
-"""The shared platform call budget: a sliding-window log in Redis, one per platform app.
+"""The shared platform call budget: a scheduler over sliding-window logs in Redis, one per
+platform app.
 
 Every worker and web process takes a slot here before calling a platform, so the platform's
-limit (calls per rolling minute) is never exceeded, however many processes there are. Work is
-served by urgency when the budget runs short: revoking a stale command (it may be delivered
-any moment) may use the whole budget; an operator's request (creating a command, a manual
-reconcile) leaves half of `reserve` to revocations; background reconciliation leaves all of it.
-So reconciliation never starves an operator, and neither can keep a stale command from being
-revoked.
+limit (L calls per rolling window) is never exceeded, however many processes there are. Three
+classes of work share it, each with a stated guarantee (README, "Platform calls"):
 
-Revocations come in bursts when commands go stale together, and commands go stale together
-when they were created together. Four rules keep such a burst within the budget:
-- other work leaves a slot for every command of the platform that goes (or went) stale within a
-  window of now: each may need a call to revoke it (read from the platform's index of PENDING
-  commands by stale deadline: an overestimate, never an underestimate);
-- creating a command takes at most half the budget in any window: the other half stays for the
-  revocations those commands may need one stale period later;
-- background work (reconciliation) is paced: at most its share of the limit in any quarter of
-  the window, so it does not come in bursts either;
-- while a revocation waits for a slot, nothing else takes one.
+| class | work | may take a slot when | guarantee |
+|---|---|---|---|
+| revocation | revoking stale commands (whoever asked), logging in | the window has room | may use the whole budget; while one waits, nothing else takes a slot |
+| people | creating a command, a manual reconcile | the window has room beyond R; a creation also while creation's own calls are under P | half the budget, P = floor(L / 2), is never taken by background work |
+| background | reconciliation, following cancel tasks | the window has room beyond R and beyond what people have not used of P; paced: at most (L - P) / 4 of its own calls in any quarter window | what the others leave; gives up at once |
+
+R is a slot for every command of the platform that goes (or went) stale within a window of
+now: each may need a call to revoke it (read from the platform's index of PENDING commands by
+stale deadline: an overestimate, never an underestimate). Creation is limited by the calls
+creation made, not by all calls: commands created together go stale together, and the half
+creation leaves is there for the revocations they may need one stale period later. People's
+unused share is not lent to background work, because a slot taken in a sliding window is gone
+for the whole window: lent out, it could not be given back when an operator asks. So a
+reconcile backlog drains at the background share, L - P - R per window, paced through it, and
+the clock hands out only as many due reconciles as there is room for (`room()`), in deadline
+order.
 
 When the platform throttles anyway (its real limit is lower than configured, or another client
 shares the app), the budget learns: for `LEARNED_TTL_MS` it allows a little less than the calls
@@ -25,8 +28,9 @@ the window held at that moment. The window then holds more than that, so every p
 until enough of the oldest calls have aged out, instead of bumping into the limit again and
 again; revocations still go first.
 
-Taking a slot and learning a limit are one script each (store/lua/rate_take.lua, rate_learn.lua),
-so that each runs atomically however many processes share the budget.
+Taking a slot, measuring the room and learning a limit are one script each
+(store/lua/rate_take.lua, rate_room.lua, rate_learn.lua), so that each runs atomically however
+many processes share the budget.
 """
 
 from __future__ import annotations
@@ -53,8 +57,9 @@ WINDOW_MS = PLATFORM_WINDOW_MS + WINDOW_MARGIN_MS
 REVOKE_WAITING_GRACE_MS = 250
 
 #: Background work takes at most 1/PACE_PARTS of its share of the budget in any 1/PACE_PARTS of
-#: the window. (Only background work: it gives up at once and comes back later, while an
-#: operator's request would wait up to a quarter window for its turn.)
+#: the window, counting its own calls only. (Only background work: it gives up at once and
+#: comes back later, while an operator's request would wait up to a quarter window for its
+#: turn.)
 PACE_PARTS = 4
 
 #: How long a limit learned from a throttling answer holds before the configured one returns.
@@ -74,13 +79,21 @@ OnWait = Callable[[str, "Priority", float, bool], None]
 
 
 class Priority(IntEnum):
+    """The class of work a call is for (see the table above)."""
+
+    #: Revoking a stale command; logging in (every call waits for the token).
     REVOKE = 0
-    #: An operator's request: a manual reconcile, a login.
+    #: An operator's request: a manual reconcile (people).
     USER = 1
+    #: Reconciliation, following a cancel task.
     BACKGROUND = 2
-    #: An operator's request that creates a command, which may need revoking one stale period
-    #: later: as USER, but at most half the budget in any window.
+    #: An operator's request that creates a command (people, with creation's own cap).
     CREATE = 3
+
+    @property
+    def kind(self) -> str:
+        """The name the take script knows this class by."""
+        return self.name.lower()
 
 
 #: How long each priority may hold a thread waiting for a slot, in seconds. Background work
@@ -94,18 +107,21 @@ MAX_WAIT_S = {Priority.REVOKE: 30.0, Priority.USER: 10.0, Priority.CREATE: 10.0,
 class RateLimiter:
     """Takes call slots from a shared window; `acquire` waits (bounded) for one to free up."""
 
-    def __init__(self, client: redis.Redis, name: str, per_minute: int, *,
+    def __init__(self, client: redis.Redis, name: str, limit: int, *,
                  clock: Clock = system_clock, sleep: Callable[[float], None] = time.sleep,
-                 reserve: int | None = None, window_ms: int = WINDOW_MS,
-                 pace_parts: int = PACE_PARTS, on_wait: OnWait | None = None) -> None:
+                 window_ms: int = WINDOW_MS, pace_parts: int = PACE_PARTS,
+                 on_wait: OnWait | None = None) -> None:
         self.key = keys.rate_window(name)
+        self.people_key = keys.rate_class_window(name, "people")
+        self.create_key = keys.rate_class_window(name, "create")
+        self.background_key = keys.rate_class_window(name, "background")
         self.learned_key = keys.rate_learned_limit(name)
         self.waiting_key = keys.rate_revoke_waiting(name)
         # `huawei:<app id>` or `onenet`: the platform whose stale commands the budget revokes
         self.stale_key = keys.pending_by_stale_at(name.partition(":")[0])
         self.name = name
-        self.per_minute = per_minute
-        self.reserve = max(1, per_minute // 5) if reserve is None else reserve
+        #: Calls per window the platform allows (a learned lower limit wins while it holds).
+        self.limit = limit
         self.clock, self.sleep = clock, sleep
         self.scripts = Scripts(client)
         self._seq = 0
@@ -113,26 +129,28 @@ class RateLimiter:
         self.pace_parts = pace_parts
         self.on_wait = on_wait
 
-    def _reserve(self, priority: Priority) -> int:
-        """Slots this priority must leave free for more urgent work."""
-        if priority is Priority.REVOKE or self.per_minute <= self.reserve:
-            return 0
-        return self.reserve if priority is Priority.BACKGROUND else self.reserve // 2
-
     def try_acquire(self, priority: Priority = Priority.BACKGROUND) -> float:
         """0 when a slot was taken; else how many seconds until one may free up."""
         self._seq += 1
         now = self.clock()
         member = f"{now}-{id(self)}-{self._seq}"
         ok, value = self.scripts.rate_take(
-            rate_window=self.key, rate_learned_limit=self.learned_key,
+            rate_window=self.key, rate_people=self.people_key, rate_create=self.create_key,
+            rate_background=self.background_key, rate_learned_limit=self.learned_key,
             pending_by_stale_at=self.stale_key, rate_revoke_waiting=self.waiting_key,
-            now_ms=now, window_ms=self.window_ms, limit=self.per_minute, member=member,
-            reserve=self._reserve(priority), urgent=priority is Priority.REVOKE,
-            waiting_grace_ms=REVOKE_WAITING_GRACE_MS,
-            pace_parts=self.pace_parts if priority is Priority.BACKGROUND else 1,
-            half_budget=priority is Priority.CREATE)
+            now_ms=now, window_ms=self.window_ms, limit=self.limit, member=member,
+            kind=priority.kind, waiting_grace_ms=REVOKE_WAITING_GRACE_MS,
+            pace_parts=self.pace_parts)
         return 0.0 if ok else max(int(value), 1) / 1000
+
+    def room(self) -> int:
+        """How many slots background work could take right now (taking none)."""
+        return int(self.scripts.rate_room(
+            rate_window=self.key, rate_people=self.people_key,
+            rate_background=self.background_key, rate_learned_limit=self.learned_key,
+            pending_by_stale_at=self.stale_key, rate_revoke_waiting=self.waiting_key,
+            now_ms=self.clock(), window_ms=self.window_ms, limit=self.limit,
+            pace_parts=self.pace_parts))
 
     def learn_from_throttling(self) -> None:
         """The platform said we are over its limit: learn a lower one, which every process
@@ -141,7 +159,7 @@ class RateLimiter:
         self.scripts.rate_learn(rate_window=self.key, rate_learned_limit=self.learned_key,
                                 now_ms=now, window_ms=self.window_ms,
                                 learned_ttl_ms=LEARNED_TTL_MS,
-                                min_limit=max(1, self.per_minute // 10))
+                                min_limit=max(1, self.limit // 10))
 
     def acquire(self, priority: Priority = Priority.BACKGROUND, *,
                 max_wait_s: float | None = None) -> None:

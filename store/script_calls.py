@@ -81,6 +81,11 @@ class Scripts(Registry):
                   client: Client | None = None) -> list[str]:
         return self.run("claim_due", locals(), client)
 
+    def claim_by_quota(self, *, due_index: str, until_ms: int, lease_until_ms: int,
+                       scan_limit: int, quotas: Mapping[str, int],
+                       client: Client | None = None) -> list[str]:
+        return self.run("claim_by_quota", locals(), client)
+
     def ingest(
         self, *, queue_messages: str, queue: str, due_reconcile: str, dedupe_keys: Sequence[str],
         device_quiets: Sequence[str], dedupe_ttl_s: int,
@@ -95,12 +100,20 @@ class Scripts(Registry):
         return self.run("count_existing", locals(), client)
 
     def rate_take(
-        self, *, rate_window: str, rate_learned_limit: str, pending_by_stale_at: str,
-        rate_revoke_waiting: str, now_ms: int, window_ms: int, limit: int, member: str,
-        reserve: int, urgent: bool, waiting_grace_ms: int, pace_parts: int, half_budget: bool,
-        client: Client | None = None,
+        self, *, rate_window: str, rate_people: str, rate_create: str, rate_background: str,
+        rate_learned_limit: str, pending_by_stale_at: str, rate_revoke_waiting: str,
+        now_ms: int, window_ms: int, limit: int, member: str, kind: str, waiting_grace_ms: int,
+        pace_parts: int, client: Client | None = None,
     ) -> list[int]:
         return self.run("rate_take", locals(), client)
+
+    def rate_room(
+        self, *, rate_window: str, rate_people: str, rate_background: str,
+        rate_learned_limit: str, pending_by_stale_at: str, rate_revoke_waiting: str,
+        now_ms: int, window_ms: int, limit: int, pace_parts: int,
+        client: Client | None = None,
+    ) -> int:
+        return self.run("rate_room", locals(), client)
 
     def rate_learn(self, *, rate_window: str, rate_learned_limit: str, now_ms: int,
                    window_ms: int, learned_ttl_ms: int, min_limit: int,

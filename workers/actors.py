@@ -58,7 +58,8 @@ FOLLOW = Priority.BACKGROUND
 #: Order in which a worker runs the messages it holds (lower first): a stale command may be
 #: delivered any moment; an event is quick; a reconcile can wait.
 REVOKE_PRIORITY, APPLY_PRIORITY, RECONCILE_PRIORITY = 0, 10, 20
-#: A reconcile that found no call budget comes back this much later (not as a retry storm).
+#: A reconcile that found no call budget and has no deadline of its own (an operator's) comes
+#: back this much later (not as a retry storm).
 RECONCILE_LATER_MS = 10_000
 
 
@@ -116,14 +117,17 @@ def follow_cancel_task(platform: str, device_id: str, task_id: str, lock_owner: 
 
 
 @dramatiq.actor(**_JOB, priority=RECONCILE_PRIORITY)
-def reconcile_device(platform: str, device_id: str, user: bool = False) -> None:
+def reconcile_device(platform: str, device_id: str, user: bool = False,
+                     due_ms: int | None = None) -> None:
     rt = runtime.current()
     try:
         reconcile.reconcile_device(rt.store, rt.gateway(platform), device_id, rt.clock,
                                    priority=_priority(user))
     except RateLimitTimeout:
-        # the budget is spoken for (revocations go first): come back later, freeing the thread
-        rt.store.request_reconcile(platform, device_id, rt.clock() + RECONCILE_LATER_MS)
+        # the slot the clock saw went to more urgent work: the device keeps its place in the
+        # deadline order (due again at its own deadline), and the thread is free meanwhile
+        at = due_ms if due_ms is not None else rt.clock() + RECONCILE_LATER_MS
+        rt.store.request_reconcile(platform, device_id, at)
 
 
 #: Deliveries: a failed run is tried again by its own backoff (workers/notify.py), not by

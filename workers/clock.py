@@ -1,5 +1,5 @@
 """The `clock` process: every SWEEP_INTERVAL_S, claim due devices and hand them to the workers
-(revocations are looked for a few times per interval).
+(revocations and reconciles are looked for a few times per interval).
 
 Exactly one clock works at a time: each sweep first takes (or renews) a Redis lock with a TTL of
 a few intervals, so a second clock stays idle and takes over only when the first one is gone.
@@ -10,6 +10,12 @@ Revocations look one interval ahead: a device whose command becomes stale before
 is claimed now and the clock sends its job at the very deadline, so a stale command is revoked
 when it becomes stale, not up to a sweep interval later. (The clock holds these few jobs itself
 rather than as delayed messages in a worker, which would lose them for a while if it died.)
+
+Reconciles are claimed by room: each platform's call budget says how many calls background work
+could make now (store/ratelimit.py `room()`), and the clock claims that many due devices of the
+platform, earliest deadline first. A backlog after an outage is so handed out in deadline order
+at the background share's rate, and a device due while the budget has room is reconciled within
+a quarter of a sweep interval of its deadline.
 
 The leading clock also starts outbound webhook deliveries for subscriptions behind the change
 feed (workers/notifier.py, several times a second) and runs retention on each full sweep
@@ -34,10 +40,12 @@ from cmdkeeper import request_ids
 from cmdkeeper.clock import Clock, system_clock
 from cmdkeeper.config import Config
 from cmdkeeper.logs import setup_logging
+from platforms.factory import budget, configured_platforms
 from store import connection, keys
-from store.due import claim_due
+from store.due import claim_by_quota, claim_due
 from store.locks import OwnedLock
 from store.metrics_flush import start_flusher
+from store.ratelimit import RateLimiter
 from store.script_calls import Scripts
 from workers import broker, housekeeping
 from workers.notifier import CHECK_MS as NOTIFY_CHECK_MS
@@ -76,19 +84,29 @@ class Claimed:
 
 
 def claim(client: redis.Redis, scripts: Scripts, now_ms: int, lookahead_ms: int = 0, *,
-          reconcile: bool = True) -> Claimed:
+          reconcile: bool = True, reconcile_room: dict[str, int] | None = None) -> Claimed:
     """Claim due revocations (and those due within `lookahead_ms`) and, unless told not to, due
-    reconciliations."""
+    reconciliations: with `reconcile_room` (platform -> how many its budget has room for now),
+    at most that many per platform, earliest deadline first; without it, all that are due."""
+    if not reconcile:
+        reconciles = []
+    elif reconcile_room is None:
+        reconciles = claim_due(client, scripts, keys.DUE_RECONCILE, now_ms,
+                               lease_ms=CLAIM_LEASE_MS, limit=CLAIM_LIMIT)
+    else:
+        reconciles = claim_by_quota(scripts, keys.DUE_RECONCILE, now_ms,
+                                    {p: min(n, CLAIM_LIMIT) for p, n in reconcile_room.items()},
+                                    lease_ms=CLAIM_LEASE_MS, scan_limit=CLAIM_LIMIT)
     return Claimed(
         now_ms,
         claim_due(client, scripts, keys.DUE_REVOKE, now_ms, lease_ms=CLAIM_LEASE_MS,
                   limit=CLAIM_LIMIT, lookahead_ms=lookahead_ms),
-        claim_due(client, scripts, keys.DUE_RECONCILE, now_ms, lease_ms=CLAIM_LEASE_MS,
-                  limit=CLAIM_LIMIT) if reconcile else [],
+        reconciles,
     )
 
 
 Send = Callable[[str, str], None]
+SendReconcile = Callable[[str, str, int], None]
 
 
 def _send_revoke(platform: str, device_id: str) -> None:
@@ -97,10 +115,10 @@ def _send_revoke(platform: str, device_id: str) -> None:
     actors.revoke_device.send(platform, device_id)
 
 
-def _send_reconcile(platform: str, device_id: str) -> None:
+def _send_reconcile(platform: str, device_id: str, due_ms: int) -> None:
     from workers import actors
 
-    actors.reconcile_device.send(platform, device_id)
+    actors.reconcile_device.send(platform, device_id, False, due_ms)
 
 
 class Dispatcher:
@@ -115,7 +133,7 @@ class Dispatcher:
     """
 
     def __init__(self, send_revoke: Send = _send_revoke,
-                 send_reconcile: Send = _send_reconcile) -> None:
+                 send_reconcile: SendReconcile = _send_reconcile) -> None:
         self.send_revoke, self.send_reconcile = send_revoke, send_reconcile
         self.upcoming: list[tuple[int, str, str]] = []  # a heap of (send at, platform, device)
         self.waiting: set[tuple[str, str]] = set()
@@ -134,8 +152,8 @@ class Dispatcher:
             else:
                 heapq.heappush(self.upcoming, (at, platform, device_id))
                 self.waiting.add(device)
-        for platform, device_id, _ in claimed.reconcile:
-            self.send_reconcile(platform, device_id)
+        for platform, device_id, due_ms in claimed.reconcile:
+            self.send_reconcile(platform, device_id, due_ms)
 
     def send_due(self, now_ms: int) -> int:
         sent = 0
@@ -170,11 +188,16 @@ class Leadership:
 
 def sweep(client: redis.Redis, scripts: Scripts, leadership: Leadership, clock: Clock,
           dispatch: Callable[[Claimed], None], lookahead_ms: int = 0, *,
-          reconcile: bool = True) -> Claimed | None:
-    """One tick: None when another clock leads; else the claimed devices, handed to dispatch."""
+          reconcile: bool = True,
+          budgets: dict[str, RateLimiter] | None = None) -> Claimed | None:
+    """One tick: None when another clock leads; else the claimed devices, handed to dispatch.
+    With `budgets` (platform -> its call budget), reconciles are claimed by the room each budget
+    has for background work now."""
     if not leadership.hold():
         return None
-    claimed = claim(client, scripts, clock(), lookahead_ms, reconcile=reconcile)
+    room = {p: b.room() for p, b in budgets.items()} if budgets is not None else None
+    claimed = claim(client, scripts, clock(), lookahead_ms, reconcile=reconcile,
+                    reconcile_room=room)
     dispatch(claimed)
     if claimed.revoke or claimed.reconcile:
         log.info("sweep: %d device(s) to revoke, %d to reconcile",
@@ -196,6 +219,7 @@ def run(config: Config, stop: threading.Event) -> None:
     check_ms = max(1, interval_ms // REVOKE_CHECKS_PER_SWEEP)
     dispatcher = Dispatcher()
     notify = Notifier(client)
+    budgets = {p: budget(p, config, client) for p in configured_platforms(config)}
     next_sweep = next_check = next_notify = 0
     leading = False
     try:
@@ -208,8 +232,10 @@ def run(config: Config, stop: threading.Event) -> None:
                         request_ids.set_current(f"sweep-{system_clock()}")
                         next_sweep = system_clock() + interval_ms
                     next_check = system_clock() + check_ms
+                    # reconciles at every check, as many as each budget has room for: a
+                    # backlog drains in deadline order at the background share's rate
                     leading = sweep(client, scripts, leadership, system_clock, dispatcher,
-                                    lookahead_ms=interval_ms, reconcile=full) is not None
+                                    lookahead_ms=interval_ms, budgets=budgets) is not None
                     if leading and full:
                         housekeeping.sweep(client, scripts, config, system_clock())
                 dispatcher.send_due(system_clock())

@@ -165,7 +165,7 @@ def test_rate_limiter_waits_are_counted_with_their_seconds(redis_client):
     def sleep(seconds: float) -> None:
         clock.advance(seconds)
 
-    limiter = RateLimiter(redis_client, "huawei:demo-app", 1, clock=clock, sleep=sleep, reserve=0,
+    limiter = RateLimiter(redis_client, "huawei:demo-app", 1, clock=clock, sleep=sleep,
                           on_wait=count_rate_limit_wait)
     limiter.acquire(Priority.REVOKE)  # the one slot: no wait
     limiter.acquire(Priority.REVOKE, max_wait_s=120)  # waits for the window to move on

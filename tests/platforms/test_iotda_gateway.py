@@ -174,6 +174,6 @@ def test_the_factory_builds_an_iotda_gateway_from_its_settings(emulator, emu, co
     gateways = build_gateways(cfg, redis_client, clock)
     iotda = gateways["iotda"]
     assert iotda.platform == "iotda" and iotda.client.limiter.window_ms == 1100
-    assert iotda.client.limiter.per_minute == 20  # calls per (one-second) window
+    assert iotda.client.limiter.limit == 20  # calls per (one-second) window
     assert iotda.history(DEVICE, TEST_START_MS, P) == []
     assert "iotda" not in build_gateways(config, redis_client, clock)
