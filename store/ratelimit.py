@@ -3,13 +3,17 @@ platform app.
 
 Every worker and web process takes a slot here before calling a platform, so the platform's
 limit (L calls per rolling window) is never exceeded, however many processes there are. Three
-classes of work share it, each with a stated guarantee (README, "Platform calls"):
+classes of work share it, each with a stated guarantee (the README, "Platform calls", has them
+as a table):
 
-| class | work | may take a slot when | guarantee |
-|---|---|---|---|
-| revocation | revoking stale commands (whoever asked), logging in | the window has room | may use the whole budget; while one waits, nothing else takes a slot |
-| people | creating a command, a manual reconcile | the window has room beyond R; a creation also while creation's own calls are under P | half the budget, P = floor(L / 2), is never taken by background work |
-| background | reconciliation, following cancel tasks | the window has room beyond R and beyond what people have not used of P; paced: at most (L - P) / 4 of its own calls in any quarter window | what the others leave; gives up at once |
+- revocation (revoking stale commands, whoever asked; logging in) may take a slot whenever the
+  window has room: it may use the whole budget, and while one waits, nothing else takes a slot;
+- people (creating a command, a manual reconcile) may take one when the window has room beyond
+  R, a creation also while creation's own calls are under P: half the budget, P = floor(L / 2),
+  is never taken by background work;
+- background work (reconciliation, following cancel tasks) may take one when the window has
+  room beyond R and beyond what people have not used of P, paced: at most (L - P) / 4 of its
+  own calls in any quarter window. It gets what the others leave, and gives up at once.
 
 R is a slot for every command of the platform that goes (or went) stale within a window of
 now: each may need a call to revoke it (read from the platform's index of PENDING commands by

@@ -103,8 +103,10 @@ def test_an_operator_follows_commands_through_the_dashboard(browser, stack, emu)
     assert not browser.find_elements(By.CSS_SELECTOR, f"#cmd-{stale} .why")
     assert browser.find_element(By.CSS_SELECTOR, f"#cmd-{stale} .final").text == "CANCELED"
     why = browser.find_element(By.CSS_SELECTOR, f"#cmd-{waiting} .why").text
+    # the time of day alone on the same UTC day, with its date after midnight
     assert re.fullmatch(r"Why is it stuck\? Waiting for the device to wake; becomes stale at "
-                        r"\d\d:\d\d:\d\d UTC \(in (60|59) min\) and will be revoked then\.", why)
+                        r"(\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d UTC \(in (60|59) min\) and will "
+                        r"be revoked then\.", why)
     assert all(url.startswith(s.url + "/") for url in fetched(browser)), fetched(browser)
     shots = [screenshot(browser, "device-valve-7")]
 
