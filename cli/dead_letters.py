@@ -69,6 +69,18 @@ def describe(message: Message) -> str:
     return str(message)
 
 
+def device_of(message: Message) -> tuple[str, str] | None:
+    """(platform, device id) a job is about, when its arguments say."""
+    if message.actor_name == "apply_event":
+        e = (message.kwargs.get("event") or (message.args or [{}])[0]) or {}
+        found = (e.get("platform"), e.get("device_id")) if isinstance(e, dict) else (None, None)
+    else:
+        args = list(message.args) + [None, None]
+        found = (message.kwargs.get("platform", args[0]),
+                 message.kwargs.get("device_id", args[1]))
+    return found if all(isinstance(x, str) and x for x in found) else None  # type: ignore
+
+
 def last_error(message: Message, secrets: list[str]) -> str:
     lines = [ln for ln in (message.options.get("traceback") or "").splitlines() if ln.strip()]
     return scrub(lines[-1].strip(), secrets) if lines else "-"
@@ -181,6 +193,8 @@ def replay_command(session: Session, ids: tuple[str, ...], every: bool, dry_run:
         v = verdict(session, broker, message)
         if not dry_run and v.decision is Decision.REPLAY:
             broker.enqueue(fresh(message))
+            if (device := device_of(message)) is not None:
+                session.note(*device, "replay", describe(message))
         if not dry_run and v.decision is not Decision.KEEP:
             remove_dead(session.client, NAMESPACE, letter.queue_name, [letter.id])
         counts[v.decision] += 1
