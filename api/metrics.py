@@ -141,7 +141,7 @@ def gauge_families(snap: Snapshot) -> Iterator[Metric]:
     alarm = GaugeMetricFamily(
         "cmdkeeper_callback_health_alarm",
         "1 while cmdkeeper's answers to the platform's callbacks fail (not 200) or are slow "
-        "often enough that the platform would soon disable its callbacks (README, \"When the "
+        "often enough that the platform would soon disable its callbacks (README.md, \"When the "
         "callback health alarm fires\"); else 0.", labels=("platform",))
     if snap.hour is not None and snap.day is not None:
         for platform in PLATFORMS:

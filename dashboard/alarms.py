@@ -47,7 +47,7 @@ def callback_alarms(stats: FleetStats) -> list[Alarm]:
 
 def health_alarms(healths: list[Health]) -> list[Alarm]:
     """One alarm per platform whose callbacks we are failing badly enough that the platform
-    will soon stop sending them (store/callback_health.py; README, "When the callback health
+    will soon stop sending them (store/callback_health.py; README.md, "When the callback health
     alarm fires")."""
     return [Alarm(f"health-{h.platform}",
                   f"Callback health: {NOUN.get(h.platform, h.platform + ' callbacks')} "
