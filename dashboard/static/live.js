@@ -68,6 +68,7 @@
         return response.text();
       })
       .then(function (html) {
+        if (!live()) return;  // paused while this was on its way: the page stays as it is
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.querySelector("main"), main = document.querySelector("main");
         if (!fresh || !main) return;

@@ -2,7 +2,8 @@
 the dashboard is; a second one is refused at once; with PORT moved, Huawei's callbacks and
 OneNET's pushes still arrive; the CLI works against it without exporting anything; Ctrl-C stops
 web, worker and clock before the emulator and Redis; and after a restart a PENDING command is
-still PENDING on both sides, then revoked on both."""
+still PENDING on both sides, and the CLI's `revoke --all` cancels it on both (not "sent
+meanwhile"), counted in the metrics."""
 
 from __future__ import annotations
 
@@ -101,8 +102,7 @@ def test_bin_run_from_start_to_restart(tmp_path: Path):
 
         # a PENDING command across a restart
         valve = runner.create({"platform": "huawei", "device_id": "demo-valve-1",
-                               "service_id": "Valve", "method": "SET", "paras": {"open": 1},
-                               "stale_after_s": 20})
+                               "service_id": "Valve", "method": "SET", "paras": {"open": 1}})
         assert runner.stop() == 0
         out = log.read_text()
         def exited(name: str) -> int:
@@ -115,11 +115,17 @@ def test_bin_run_from_start_to_restart(tmp_path: Path):
         runner.start()
         assert runner.state("huawei", valve) == "PENDING"
         assert emu.command("huawei", valve)["status"] == "PENDING"  # the emulator kept it
-        wait_until(lambda: runner.state("huawei", valve) == "CANCELED", 60, "revoked")
-        timeline = runner.api("GET", f"/commands/huawei/{valve}").json()["timeline"]
-        assert [(e["state"], e["source"]) for e in timeline] == [("PENDING", "api"),
-                                                                 ("CANCELED", "revoke")]
+        revoked = runner.cli("revoke", "huawei", "demo-valve-1", "--all")
+        assert revoked.returncode == 0, revoked.stderr
+        assert f"cancelled:        {valve}" in revoked.stdout
+        record = runner.api("GET", f"/commands/huawei/{valve}").json()
+        assert [(e["state"], e["source"]) for e in record["timeline"]] == [
+            ("PENDING", "api"), ("CANCELED", "revoke")]
+        assert record["revoke_requested_by"] == "cli"
         assert emu.command("huawei", valve)["status"] == "CANCELED"
+        # the CLI's own counting reached the fleet's metrics
+        metrics = runner.http.get(f"{runner.url}/metrics", timeout=10).text
+        assert 'cmdkeeper_revocations_total{platform="huawei",reason="requested"} 1.0' in metrics
     finally:
         if runner.proc.poll() is None:
             runner.stop()
