@@ -102,9 +102,11 @@ def _svg(title: str, starts_ms: list[int], step_ms: int, lines: list[Line], unit
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{gy:.1f}" y2="{gy:.1f}" '
                      f'class="grid"/><text x="{LEFT - 4}" y="{gy + 3:.1f}" class="ylab">'
                      f'{escape(_fmt(top * frac))}</text>')
-    for i in (0, n // 2, n - 1):
-        parts.append(f'<text x="{x(i):.1f}" y="{HEIGHT - 5}" class="xlab">'
-                     f'{_hhmm(starts_ms[i])}</text>')
+    for i, anchor in ((0, "start"), (n // 2, "middle"), (n - 1, "end")):
+        # the outer labels align to the plot's edges, so none is cut off
+        at = LEFT if anchor == "start" else WIDTH - RIGHT if anchor == "end" else x(i)
+        parts.append(f'<text x="{at:.1f}" y="{HEIGHT - 5}" class="xlab" '
+                     f'text-anchor="{anchor}">{_hhmm(starts_ms[i])}</text>')
     for k, line in enumerate(lines):
         colour = COLOURS.get(line.colour or line.key, _SPARE[k % len(_SPARE)])
         segments, current = [], []
