@@ -5,7 +5,8 @@ Access logs stay off: request paths carry the Huawei webhook token.
 
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+# All interfaces, as a dyno needs; bin/run sets WEB_HOST=127.0.0.1 (its demo token is public).
+bind = f"{os.environ.get('WEB_HOST') or '0.0.0.0'}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "4"))
@@ -24,3 +25,8 @@ reuse_port = True
 # Several gunicorns run side by side here (web, the emulator, benchmarks): a shared control
 # socket path would make them collide, and nothing uses it.
 control_socket_disable = True
+
+
+def when_ready(server) -> None:
+    # with reuse_port the master holds no socket, and gunicorn's own "Listening at:" names none
+    server.log.info("web listening on http://%s", bind)

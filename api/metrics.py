@@ -3,7 +3,8 @@
 Each scrape flushes this process's own counting, reads Redis in one pipeline (store/stats.py) and
 renders it with prometheus_client's custom-collector API into a registry of its own: the counters
 every process flushed (cmdkeeper/metric_names.py) and gauges computed from the store at this
-moment (commands per state, pending age, stale commands, queue depth).
+moment (commands per state, pending age, stale commands, queue depth), and the callback health
+guard's alarm per platform (store/callback_health.py, from the last hour's and day's figures).
 
 Auth: with METRICS_TOKEN set, `Authorization: Bearer <METRICS_TOKEN>` (Prometheus's
 `authorization` scrape setting) — a token of its own, since the API token may create and revoke
@@ -29,7 +30,9 @@ from prometheus_client.utils import floatToGoString
 
 from cmdkeeper import metric_names  # noqa: F401  (defines every metric, so each is described)
 from cmdkeeper.metrics import DEFINED, Counter, Histogram, parse_field
+from store.callback_health import health
 from store.metrics_flush import flush_now
+from store.model import PLATFORMS
 from store.stats import Snapshot, read_snapshot
 from store.subscriptions import backlog
 from web.http import ApiError, bearer_token, tokens_match
@@ -47,7 +50,8 @@ def metrics() -> Response:
     client = svc.store.client
     flush_now(client)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(FleetCollector(read_snapshot(client, svc.clock()), backlog(client)))
+    snapshot = read_snapshot(client, svc.clock(), last_hour=True, last_day=True)
+    registry.register(FleetCollector(snapshot, backlog(client)))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 
@@ -134,4 +138,12 @@ def gauge_families(snap: Snapshot) -> Iterator[Metric]:
         queues.add_metric([queue, "ready"], depth.ready)
         queues.add_metric([queue, "delayed"], depth.delayed)
         queues.add_metric([queue, "dead"], depth.dead)
-    yield from (commands, ages, oldest, stale, queues)
+    alarm = GaugeMetricFamily(
+        "cmdkeeper_callback_health_alarm",
+        "1 while cmdkeeper's answers to the platform's callbacks fail (not 200) or are slow "
+        "often enough that the platform would soon disable its callbacks (README.md, \"When the "
+        "callback health alarm fires\"); else 0.", labels=("platform",))
+    if snap.hour is not None and snap.day is not None:
+        for platform in PLATFORMS:
+            alarm.add_metric([platform], 1 if health(platform, snap.hour, snap.day).alarm else 0)
+    yield from (commands, ages, oldest, stale, queues, alarm)

@@ -46,12 +46,13 @@ def _create_schemas() -> dict[str, Any]:
     expire = f"lifetime on the platform (null or absent: {DEFAULT_EXPIRE_S})"
     huawei = {
         "type": "object", "additionalProperties": False,
-        "required": ["platform", "device_id", "service_id", "method"],
+        "required": ["platform", "device_id", "service_id", "method", "paras"],
         "properties": {
             "platform": {"type": "string", "enum": ["huawei"]}, **common,
             "method": {"type": "string", "minLength": 1, "maxLength": 128},
             "paras": {"type": "object", "description": "the command's parameters, as the "
-                                                       "device profile defines them"},
+                                                       "device profile defines them ({} for "
+                                                       "none)"},
             "expire_in_s": {**_SECONDS, "minimum": 0, "nullable": True,
                             "description": expire + "; 0: deliver now or fail"},
         },
@@ -142,6 +143,10 @@ def _record_schemas() -> dict[str, Any]:
                 "origin": _nullable({"type": "string", "enum": ["api", "unknown"],
                                      "description": "unknown: first seen in a callback"}),
                 "error": _ref("PlatformError"),
+                "revoke_requested_by": {
+                    "type": "string", "enum": ["clock", "api", "cli", "dashboard"],
+                    "description": "of a command a revocation cancelled: who asked for it "
+                                   "(clock: the sweep, as it went stale)"},
                 "timeline": {"type": "array", "items": _ref("TimelineEntry")},
             },
         },
@@ -250,7 +255,8 @@ def spec() -> dict[str, Any]:
                     **_errors()},
             }},
             "/api/v1/devices/{platform}/{device_id}/revoke": {"post": {
-                "summary": "Revoke the device's stale (or all) PENDING commands",
+                "summary": "Revoke the device's stale (or all) PENDING commands (404 "
+                           "unknown_device: cmdkeeper holds no command of it)",
                 "parameters": [_PLATFORM, _DEVICE],
                 "requestBody": {"required": False, "content": _json({
                     "type": "object", "additionalProperties": False,
@@ -258,7 +264,8 @@ def spec() -> dict[str, Any]:
                 "responses": {"202": accepted, **_errors("413")},
             }},
             "/api/v1/devices/{platform}/{device_id}/reconcile": {"post": {
-                "summary": "Re-query the device's command history and apply it",
+                "summary": "Re-query the device's command history and apply it (404 "
+                           "unknown_device: cmdkeeper holds no command of it)",
                 "parameters": [_PLATFORM, _DEVICE],
                 "responses": {"202": accepted, **_errors()},
             }},

@@ -23,6 +23,8 @@ def record_json(record: dict[str, Any]) -> dict[str, Any]:
     out["origin"] = record.get("origin")
     if record.get("error"):
         out["error"] = record["error"]
+    if record.get("revoke_requested_by"):
+        out["revoke_requested_by"] = record["revoke_requested_by"]
     out["timeline"] = [
         {**{k: v for k, v in entry.items() if k != "at_ms"}, "at": ms_to_iso(entry["at_ms"])}
         for entry in record.get("timeline", [])

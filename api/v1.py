@@ -9,8 +9,9 @@ from api.serialize import record_json
 from api.validation import parse_create, parse_revoke
 from cmdkeeper.clock import ms_to_iso
 from platforms.errors import PlatformError, RateLimitTimeout, RetryableError, ThrottledError
-from store import retention
+from store import actions, retention
 from store.model import PLATFORMS, State
+from store.readers import device_known
 from web.http import ApiError, bearer_token, error_response, read_json_object, tokens_match
 from web.ids import check_id
 from web.services import services
@@ -122,16 +123,35 @@ def create():
     return record_json(record), 201
 
 
+def _known_device(platform: str, device_id: str) -> str:
+    """The device id, when cmdkeeper holds a command of it (404 `unknown_device` otherwise, as
+    the CLI's exit code 3): a job for a device it never saw would do nothing, and say so
+    nowhere."""
+    device_id = check_id(device_id, "device_id")
+    if not device_known(services().store.client, platform, device_id):
+        raise ApiError(404, "unknown_device",
+                       f"cmdkeeper holds no command of {platform} device {device_id}")
+    return device_id
+
+
 @bp.post("/devices/<platform>/<device_id>/revoke")
 def revoke(platform: str, device_id: str):
     only_stale = parse_revoke(read_json_object(request) if request.get_data() else {})
     _gateway(_platform(platform))
-    actors.revoke_device.send(platform, check_id(device_id, "device_id"), only_stale)
+    device_id = _known_device(platform, device_id)
+    svc = services()
+    actions.note(svc.store.client, platform, device_id, actions.Asked(
+        svc.clock(), "api", "revoke" if only_stale else "revoke_all"))
+    actors.revoke_device.send(platform, device_id, only_stale, "api")
     return {"status": "accepted", "only_stale": only_stale}, 202
 
 
 @bp.post("/devices/<platform>/<device_id>/reconcile")
 def reconcile(platform: str, device_id: str):
     _gateway(_platform(platform))
-    actors.reconcile_device.send(platform, check_id(device_id, "device_id"), True)
+    device_id = _known_device(platform, device_id)
+    svc = services()
+    actions.note(svc.store.client, platform, device_id, actions.Asked(svc.clock(), "api",
+                                                                      "reconcile"))
+    actors.reconcile_device.send(platform, device_id, True)
     return {"status": "accepted"}, 202

@@ -15,6 +15,15 @@ MAX_EXPIRE_S = 30 * 24 * 3600
 DEFAULT_EXPIRE_S = 48 * 3600
 ONENET_METHODS = ("READ", "WRITE", "EXECUTE")
 
+#: What a missing `paras` is told, per platform.
+PARAS_HINT = {
+    "huawei": "paras is required: the command's parameters as a JSON object, as the device "
+              "profile defines them ({} for a command that takes none)",
+    "onenet": "paras is required: the LwM2M address and content of the command (READ: "
+              "obj_id; WRITE: obj_id, obj_inst_id, mode, data; EXECUTE: obj_id, obj_inst_id, "
+              "res_id)",
+}
+
 _CREATE_FIELDS = {"platform", "device_id", "service_id", "method", "paras", "expire_in_s",
                   "stale_after_s"}
 
@@ -67,7 +76,11 @@ def parse_create(body: dict[str, Any]) -> CreateBody:
     platform = body.get("platform")
     if platform not in PLATFORMS:
         raise ApiError(400, "bad_field", f"platform must be one of {', '.join(PLATFORMS)}")
-    paras = body.get("paras", {})
+    if "paras" not in body:
+        # never a silent {}: a command sent without the parameters its device expects fails
+        # on the device, hours later, or not at all
+        raise ApiError(400, "missing_field", PARAS_HINT.get(platform, PARAS_HINT["huawei"]))
+    paras = body["paras"]
     if not isinstance(paras, dict):
         raise ApiError(400, "bad_field", "paras must be a JSON object")
     if platform == "onenet":

@@ -1,6 +1,6 @@
 """`dead-letters list | replay`: jobs the workers gave up on, in dramatiq's dead-letter set.
 
-Replay re-checks each job first (cli/wanted.py): a job still wanted is enqueued again
+Replay re-checks each job first (workers/replay.py): a job still wanted is enqueued again
 through the workers' broker, with fresh retries, and then taken out of the dead-letter set; one
 no longer wanted is taken out without running, and the reason is printed; one of an actor
 without a check stays. Enqueueing comes before removing, so a crash in between leaves a
@@ -9,31 +9,15 @@ duplicate (every actor is idempotent), never a lost job.
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import json
-from typing import Any
 
 import click
 from dramatiq import Broker, Message
-from dramatiq.common import q_name
-from dramatiq.errors import ActorNotFound, DecodeError
 
 from cli.errors import EXIT_CONFIG, EXIT_NOT_FOUND, CliError, scrub
 from cli.session import Session
 from cli.table import render, when
-from cli.wanted import Decision, Verdict, still_wanted
-from store.dead_letters import DeadLetter, list_dead, remove_dead
-from workers.broker import NAMESPACE
-
-#: Options of a dead message that belong to its past life: a replay starts afresh.
-PAST_LIFE_OPTIONS = frozenset({"retries", "traceback", "eta", "requeue_timestamp",
-                               "redis_message_id"})
-
-
-def queues(broker: Broker) -> list[str]:
-    """The queues cmdkeeper's actors use (each has its own dead-letter set)."""
-    return sorted({q_name(q) for q in broker.get_declared_queues()})
+from workers.replay import Decision, dead, decode, describe, device_of, replay_letter
 
 
 def redis_broker(session: Session) -> Broker:
@@ -44,61 +28,9 @@ def redis_broker(session: Session) -> Broker:
     return session.broker()
 
 
-def dead(session: Session, broker: Broker, ids: list[str] | None = None) -> list[DeadLetter]:
-    """Dead letters of every queue, oldest first (only `ids` when given)."""
-    letters = [letter for queue in queues(broker)
-               for letter in list_dead(session.client, NAMESPACE, queue, ids)]
-    return sorted(letters, key=lambda letter: letter.dead_at_ms)
-
-
-def decode(letter: DeadLetter) -> Message | None:
-    if letter.data is None:
-        return None
-    try:
-        return Message.decode(letter.data)
-    except DecodeError:
-        return None
-
-
-def describe(message: Message) -> str:
-    if message.actor_name == "apply_event":
-        e = (message.kwargs.get("event") or (message.args or [{}])[0]) or {}
-        if isinstance(e, dict):
-            return (f"apply_event({e.get('platform')} {e.get('device_id')} "
-                    f"{e.get('command_id')} -> {e.get('state')})")
-    return str(message)
-
-
 def last_error(message: Message, secrets: list[str]) -> str:
     lines = [ln for ln in (message.options.get("traceback") or "").splitlines() if ln.strip()]
     return scrub(lines[-1].strip(), secrets) if lines else "-"
-
-
-def params_of(broker: Broker, message: Message) -> dict[str, Any]:
-    """The job's arguments by name, defaults filled in (ActorNotFound, TypeError)."""
-    actor = broker.get_actor(message.actor_name)
-    bound = inspect.signature(actor.fn).bind(*message.args, **message.kwargs)
-    bound.apply_defaults()
-    return dict(bound.arguments)
-
-
-def verdict(session: Session, broker: Broker, message: Message | None) -> Verdict:
-    if message is None:
-        return Verdict(Decision.KEEP, "unreadable message: left in place")
-    try:
-        params = params_of(broker, message)
-    except ActorNotFound:
-        return Verdict(Decision.KEEP, f"no actor {message.actor_name!r}: left in place")
-    except TypeError as e:
-        return Verdict(Decision.DROP, f"arguments do not fit the actor ({e})")
-    return still_wanted(session.store, message.actor_name, params, message.message_timestamp,
-                        session.now())
-
-
-def fresh(message: Message) -> Message:
-    """The message as if sent anew: its queue (not the delay queue), no retries used."""
-    options = {k: v for k, v in message.options.items() if k not in PAST_LIFE_OPTIONS}
-    return dataclasses.replace(message, queue_name=q_name(message.queue_name), options=options)
 
 
 @click.group("dead-letters", short_help="List or replay jobs the workers gave up on.")
@@ -124,7 +56,7 @@ def list_command(session: Session, as_json: bool) -> None:
     Example:
       python -m cmdkeeper dead-letters list
     """
-    letters = dead(session, redis_broker(session))
+    letters = dead(session.client, redis_broker(session))
     secrets = session.config.secrets()
     rows = []
     for letter in letters:
@@ -167,7 +99,7 @@ def replay_command(session: Session, ids: tuple[str, ...], every: bool, dry_run:
     if bool(ids) == every:
         raise click.UsageError("give --id ID (one or more) or --all")
     broker = redis_broker(session)
-    letters = dead(session, broker, list(ids) if ids else None)
+    letters = dead(session.client, broker, list(ids) if ids else None)
     missing = sorted(set(ids) - {letter.id for letter in letters})
     if missing:
         raise CliError(f"no dead letter with id {', '.join(missing)}", EXIT_NOT_FOUND)
@@ -178,11 +110,10 @@ def replay_command(session: Session, ids: tuple[str, ...], every: bool, dry_run:
     rows = []
     for letter in letters:
         message = decode(letter)
-        v = verdict(session, broker, message)
-        if not dry_run and v.decision is Decision.REPLAY:
-            broker.enqueue(fresh(message))
-        if not dry_run and v.decision is not Decision.KEEP:
-            remove_dead(session.client, NAMESPACE, letter.queue_name, [letter.id])
+        v = replay_letter(session.store, broker, letter, session.now(), dry_run=dry_run)
+        if not dry_run and v.decision is Decision.REPLAY and message is not None \
+                and (device := device_of(message)) is not None:
+            session.note(*device, "replay", describe(message))
         counts[v.decision] += 1
         action = f"would {v.decision.value}" if dry_run else v.decision.value
         rows.append((action, letter.id, describe(message) if message else "?", v.reason))

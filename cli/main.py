@@ -30,6 +30,15 @@ class CliGroup(click.Group):
             raise CliError(str(e), EXIT_CONFIG) from None
         except PlatformError as e:
             raise CliError(str(e), EXIT_FAILED) from None
+        finally:
+            # a one-off process counts like the others (revocations, platform calls): its
+            # counting reaches the fleet's metrics before it exits, whatever the outcome
+            session = ctx.find_object(Session)
+            if session is not None:
+                try:
+                    session.flush_metrics()
+                except redis.RedisError:
+                    pass  # Redis away: already reported, nothing more to lose
 
 
 def _logging(verbose: bool) -> None:

@@ -49,6 +49,8 @@ def reconcile_one(session: Session, platform: str, device_id: str, priority: Pri
                   ) -> Outcome:
     """Reconcile one device, waiting for call budget; platform failures become `error`."""
     gateway = session.gateway(platform)
+    session.note(platform, device_id, "reconcile",
+                 "" if priority is Priority.USER else "reconcile --all")
     before = command_states(session.client, platform, device_id)
     deadline = monotonic() + budget_wait_s
     while True:

@@ -61,8 +61,9 @@ def report(session: Session, platform: str, result: revoke.RevokeResult) -> None
     if result.canceled:
         click.echo(f"cancelled:        {', '.join(result.canceled)}")
     if result.not_canceled:
-        click.echo(f"not cancellable:  {', '.join(result.not_canceled)}  (the platform sent "
-                   "them meanwhile; the device will be reconciled to learn their state)")
+        click.echo(f"not cancellable:  {', '.join(result.not_canceled)}  (the platform would "
+                   "not cancel them: sent meanwhile, or no longer held by it; the device's "
+                   "history is re-checked to learn their state)")
     for command_id in result.failed:
         record = session.store.get(platform, command_id) or {}
         error = record.get("error") or {}
@@ -96,8 +97,10 @@ def revoke_command(session: Session, platform: str, device_id: str, every_pendin
     require_device(session, platform, device_id)
     gateway = session.gateway(platform)
     only_stale = not every_pending
+    session.note(platform, device_id, "revoke" if only_stale else "revoke_all")
     result = revoke.revoke_device(session.store, gateway, device_id, session.clock,
-                                  only_stale=only_stale, priority=Priority.REVOKE)
+                                  only_stale=only_stale, priority=Priority.REVOKE,
+                                  requested_by="cli")
     if result.task:
         click.echo(f"Bulk cancel task {result.task.task_id} started; following it...", err=True)
         try:

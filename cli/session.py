@@ -3,7 +3,11 @@
 The configuration is `Config.from_env()`, as in every process. Redis is REDIS_URL, or else the
 embedded Redis the dev runner (`bin/run`) started under CMDKEEPER_VAR_DIR: the CLI attaches to
 it when it runs and never starts one itself (a daemon left behind by a one-off command would
-surprise). Platform gateways take their call slots from the shared budget like any process.
+surprise). While `bin/run` runs, the demo settings it filled in (the emulator's URLs and
+credentials, ...) are in `<CMDKEEPER_VAR_DIR>/demo.env` (dev/demo.py): the CLI takes them, where
+its environment sets nothing, when it talks to that same Redis, so its revokes and reconciles
+reach the demo's emulator. Platform gateways take their call slots from the shared budget like
+any process.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from dramatiq import Broker
 from cli.errors import EXIT_CONFIG, EXIT_REDIS, CliError, describe_url
 from cmdkeeper.clock import Clock, system_clock
 from cmdkeeper.config import Config, ConfigError
+from dev import demo
 from platforms.factory import huawei_gateway, onenet_gateway
 from platforms.gateway import Gateway
-from store import connection
+from store import actions, connection
 from store.commands import CommandStore
+from store.metrics_flush import flush_now
 from workers.runtime import command_store
 
 #: The variables each platform needs, for the message when one is not configured.
@@ -41,6 +47,8 @@ class Session:
     env: Mapping[str, str] | None = None
     #: Only the `python -m cmdkeeper` entry point sets up logging (not a test's runner).
     configure_logging: bool = False
+    #: Whether the settings include the running demo's (bin/run's var/demo.env).
+    uses_demo: bool = False
     _config: Config | None = field(default=None, repr=False)
     _url: str | None = field(default=None, repr=False)
     _client: redis.Redis | None = field(default=None, repr=False)
@@ -51,7 +59,13 @@ class Session:
     def config(self) -> Config:
         if self._config is None:
             try:
-                self._config = Config.from_env(self.env)
+                config = Config.from_env(self.env)
+                found = demo.read(config.var_dir)
+                own_url = config.redis_url or connection.embedded_url(config.var_dir)
+                if found is not None and found[0] == own_url:
+                    config = Config.from_env(self.env, defaults=found[1])
+                    self.uses_demo = True
+                self._config = config
             except ConfigError as e:
                 raise CliError(str(e), EXIT_CONFIG) from None
         return self._config
@@ -90,7 +104,8 @@ class Session:
             base_url = getattr(self.config, f"{platform}_base_url")
             if not base_url:
                 raise CliError(f"{platform} is not configured: set "
-                               f"{PLATFORM_VARIABLES[platform]}", EXIT_CONFIG)
+                               f"{PLATFORM_VARIABLES[platform]} (against the demo, run the CLI "
+                               "from the directory bin/run runs in)", EXIT_CONFIG)
             try:
                 self._gateways[platform] = _BUILDERS[platform](self.config, self.client,
                                                                self.clock)
@@ -109,3 +124,13 @@ class Session:
 
     def now(self) -> int:
         return self.clock()
+
+    def note(self, platform: str, device_id: str, action: str, detail: str = "") -> None:
+        """Note on the device that the CLI asked for this (the dashboard's timelines show it)."""
+        actions.note(self.client, platform, device_id, actions.Asked(self.now(), "cli", action,
+                                                                     detail))
+
+    def flush_metrics(self) -> None:
+        """Add what this command counted (its revocations...) to the fleet's metrics."""
+        if self._client is not None:
+            flush_now(self._client)

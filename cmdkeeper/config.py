@@ -174,8 +174,13 @@ class Config:
     notify_allow_insecure: bool = False
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+    def from_env(cls, env: Mapping[str, str] | None = None, *,
+                 defaults: Mapping[str, str] | None = None) -> Config:
+        """Settings from `env` (the process's environment by default); `defaults` fill in the
+        variables it does not set (the CLI takes the running demo's: dev/demo.py)."""
         env = os.environ if env is None else env
+        if defaults:
+            env = {**defaults, **{k: v for k, v in env.items() if v != ""}}
         return cls(
             redis_url=env.get("REDIS_URL") or None,
             redis_insecure_tls=_flag(env, "REDIS_INSECURE_TLS"),

@@ -19,18 +19,45 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Upper bounds (seconds) of the callback-lag histogram's buckets (+Inf is added).
 CALLBACK_LAG_BUCKETS_S = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
-#: Fields of the per-minute figures behind the dashboard's "last hour" (store/stats.py reads them).
+#: Fields of the per-minute (and per-5-minute) figures behind the dashboard's "last hour" and
+#: "last day" (store/stats.py and store/series.py read them), some by label:
+#: `revocations|reason=stale`, `callbacks_rejected|platform=onenet|reason=bad_signature`, ...
 MINUTE_REVOCATIONS = "revocations"
 MINUTE_RECONCILIATIONS = "reconciliations"
 MINUTE_CORRECTIONS = "corrections"
 MINUTE_CALLBACK_LAG = "callback_lag"
-#: ...and by label: `callbacks_rejected|platform=onenet|reason=bad_signature`, ...
 MINUTE_CALLBACKS_REJECTED = "callbacks_rejected"
 MINUTE_UNKNOWN_STATUSES = "unknown_statuses"
+MINUTE_CREATED = "created"
+MINUTE_FINISHED = "finished"
+MINUTE_REVOCATION_LAG = "revocation_lag"
+MINUTE_PLATFORM_CALLS = "platform_calls"
+MINUTE_CALLBACKS = "callbacks"
+MINUTE_CALLBACK_FAILURES = "callback_failures"
+MINUTE_CALLBACK_SLOW = "callback_slow"
+#: A gauge sampled once a minute by the leading clock (store/series.py `sample_queue_depth`).
+MINUTE_QUEUE_DEPTH = "queue_depth"
+
+#: An answer to a platform's callback slower than this (seconds) counts as slow: a third or
+#: less of how long the platform waits (Huawei and IoTDA 15 s, OneNET 5 s), so the count rises
+#: well before the platform starts counting timeouts as failures.
+CALLBACK_SLOW_S = {"huawei": 5.0, "onenet": 1.5, "iotda": 5.0}
 
 CALLBACKS_RECEIVED = Counter(
     "cmdkeeper_callbacks_received_total",
-    "Callback requests received (POST), whatever became of them.", ("platform",))
+    "Callback requests received (POST), whatever became of them.", ("platform",),
+    window=MINUTE_CALLBACKS, window_labels=("platform",))
+CALLBACK_FAILURES = Counter(
+    "cmdkeeper_callback_failures_total",
+    "Callback requests cmdkeeper answered with something else than 200, by status: the "
+    "platforms count these (Huawei disables a callback URL after 10 in a row, IoTDA blocklists "
+    "the host, OneNET disables the push after 2,000 or 24 h of them).", ("platform", "status"),
+    window=MINUTE_CALLBACK_FAILURES, window_labels=("platform",))
+CALLBACK_SLOW = Counter(
+    "cmdkeeper_callback_slow_total",
+    "Callback requests answered more slowly than a third of the platform's timeout "
+    "(CALLBACK_SLOW_S: Huawei and IoTDA 5 s, OneNET 1.5 s).", ("platform",),
+    window=MINUTE_CALLBACK_SLOW, window_labels=("platform",))
 CALLBACK_EVENTS = Counter(
     "cmdkeeper_callback_events_total",
     "Status reports in accepted callbacks: outcome=enqueued (new) or duplicate (a re-push "
@@ -64,7 +91,8 @@ REVOCATIONS = Counter(
     "cmdkeeper_revocations_total",
     "Commands cancelled by a revocation; reason=stale when the command was past its stale "
     "deadline (staleness or a newer command superseding it), requested when an operator revoked "
-    "it before then.", ("platform", "reason"), window=MINUTE_REVOCATIONS)
+    "it before then.", ("platform", "reason"), window=MINUTE_REVOCATIONS,
+    window_labels=("reason",))
 REVOCATION_RESULTS = Counter(
     "cmdkeeper_revocation_results_total",
     "Commands a revocation dealt with, by mode (bulk: one cancel task or cancel-all; single: one "
@@ -79,7 +107,7 @@ REVOCATION_LAG = Histogram(
     "device's oldest stale command; a OneNET command waiting again after a failed send: its "
     "first deadline). The platform may deliver the command until then; revocations an operator "
     "asked for before the deadline are not counted.",
-    ("platform", "mode"), REVOCATION_LAG_BUCKETS_S)
+    ("platform", "mode"), REVOCATION_LAG_BUCKETS_S, window=MINUTE_REVOCATION_LAG)
 
 RECONCILIATIONS = Counter(
     "cmdkeeper_reconciliations_total",
@@ -95,7 +123,8 @@ PLATFORM_CALLS = Counter(
     "cmdkeeper_platform_calls_total",
     "Calls to a platform API by operation and outcome (ok, throttled, token_invalid, timeout, "
     "connection, retryable, permanent, no_budget: our own rate limit had no slot in time).",
-    ("platform", "operation", "outcome"))
+    ("platform", "operation", "outcome"), window=MINUTE_PLATFORM_CALLS,
+    window_labels=("platform", "outcome"))
 
 RATE_LIMIT_WAITS = Counter(
     "cmdkeeper_rate_limit_waits_total",
@@ -121,6 +150,16 @@ COMMANDS_REMOVED = Counter(
     "cmdkeeper_commands_removed_total",
     "Final commands removed RETAIN_FINAL_S after they became final.", ("platform",))
 
+COMMANDS_CREATED = Counter(
+    "cmdkeeper_commands_created_total",
+    "Commands created through cmdkeeper (accepted by the platform and recorded).", ("platform",),
+    window=MINUTE_CREATED)
+COMMANDS_FINISHED = Counter(
+    "cmdkeeper_commands_finished_total",
+    "Commands that reached a final state (SUCCEEDED, FAILED, TIMEOUT, EXPIRED, CANCELED), "
+    "whatever brought the news.", ("platform", "state"), window=MINUTE_FINISHED,
+    window_labels=("state",))
+
 TOKEN_RENEWALS = Counter(
     "cmdkeeper_token_renewals_total",
     "Access tokens obtained from the platform: kind=login or refresh.", ("platform", "kind"))
@@ -135,6 +174,8 @@ def count_applied(event, outcome: str, was_stale: bool) -> None:
     """An event went through the store's state machine (store.CommandStore's `on_applied`)."""
     platform, source = event.platform, event.source.value
     EVENTS_APPLIED.inc(platform=platform, source=source, outcome=outcome)
+    if outcome in _APPLIED_BY_SCRIPT and event.state is not None and event.state.terminal:
+        COMMANDS_FINISHED.inc(platform=platform, state=event.state.value)
     if source == "revoke" and outcome == "moved" and event.state == "CANCELED":
         REVOCATIONS.inc(platform=platform, reason="stale" if was_stale else "requested")
 

@@ -4,13 +4,15 @@ A OneNET push that fails its signature is answered 200 (the platform would disab
 otherwise), so a wrong ONENET_PUSH_TOKEN shows nowhere else an operator looks: each reason seen
 in the last hour becomes one line naming its likely cause (web/rejections.py), and statuses
 cmdkeeper does not know get a line of their own. Read from the per-minute figures the fleet
-page already reads (store/stats.py), so it costs no round trip.
+page already reads (store/stats.py), so it costs no round trip. The callback health guard's
+alarms (store/callback_health.py) are here too: they come from the same figures.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from store.callback_health import Health
 from store.stats import FleetStats
 from web.rejections import NOUN, cause
 
@@ -41,3 +43,13 @@ def callback_alarms(stats: FleetStats) -> list[Alarm]:
             "its device's history re-checked. If it recurs, the platform uses a word "
             f"platforms/{platform}_vocab.py lacks."))
     return alarms
+
+
+def health_alarms(healths: list[Health]) -> list[Alarm]:
+    """One alarm per platform whose callbacks we are failing badly enough that the platform
+    will soon stop sending them (store/callback_health.py; README.md, "When the callback health
+    alarm fires")."""
+    return [Alarm(f"health-{h.platform}",
+                  f"Callback health: {NOUN.get(h.platform, h.platform + ' callbacks')} "
+                  f"{h.alarm}. {h.guard.rule}: see README, \"When the callback health alarm "
+                  "fires\".") for h in healths if h.alarm]

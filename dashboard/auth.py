@@ -1,7 +1,13 @@
 """Who may see the dashboard: a request with the API token as a bearer token, or with the login
 cookie. The cookie holds its expiry and an HMAC-SHA256 of it keyed with the token, never the
 token: it is useless anywhere else, a copied cookie dies at its expiry, and changing the token
-signs every browser out. Every comparison is constant-time."""
+signs every browser out. Every comparison is constant-time.
+
+Every POST from a signed-in browser carries a CSRF token of its session: an HMAC of the session
+cookie's value keyed with the API token, put in each form (`csrf_token`) and checked before the
+view runs (`csrf_ok`). The cookie is SameSite=Strict already; the token is the second lock, for
+a browser that ignores SameSite, or a page of this site tricked into posting. A request signed
+with the bearer token needs none: no browser sends that header by itself."""
 
 from __future__ import annotations
 
@@ -17,6 +23,9 @@ COOKIE = "cmdkeeper_session"
 #: browser's to honour.
 COOKIE_MAX_AGE_S = 12 * 3600
 _PURPOSE = "cmdkeeper-dashboard-v1"
+_CSRF_PURPOSE = "cmdkeeper-dashboard-csrf-v1"
+#: The form field every dashboard POST carries.
+CSRF_FIELD = "csrf_token"
 
 
 def _signature(api_token: str, expires_s: int) -> str:
@@ -46,6 +55,23 @@ def is_signed_in(request: Request, api_token: str, now_ms: int) -> bool:
         return tokens_match(given, api_token)
     cookie = request.cookies.get(COOKIE)
     return bool(cookie) and session_valid(cookie, api_token, now_ms)
+
+
+def csrf_token(api_token: str, session: str) -> str:
+    """The CSRF token of the session whose cookie value is `session`."""
+    message = f"{_CSRF_PURPOSE}:{session}".encode("utf-8", "surrogatepass")
+    return hmac.new(api_token.encode("utf-8", "surrogatepass"), message,
+                    hashlib.sha256).hexdigest()
+
+
+def csrf_ok(request: Request, api_token: str) -> bool:
+    """Whether a POST may go on: it is signed with the bearer token, or it carries the CSRF
+    token of the session it comes with."""
+    if bearer_token(request):
+        return tokens_match(bearer_token(request), api_token)
+    session = request.cookies.get(COOKIE, "")
+    given = request.form.get(CSRF_FIELD, "")
+    return bool(session and given) and tokens_match(given, csrf_token(api_token, session))
 
 
 def safe_next(target: str | None) -> str:

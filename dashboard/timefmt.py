@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+
+from markupsafe import Markup, escape
 
 DAY_MS = 86_400_000
 
@@ -44,3 +47,22 @@ def duration(ms: int) -> str:
 def when(ms: int, now_ms: int) -> str:
     """`12:18:05 UTC (in 40 s)`; the date too when it is not today (UTC)."""
     return f"{wall_near(ms, now_ms)} ({relative(ms, now_ms)})"
+
+
+#: A `when()` in a sentence: the wall time (with its date unless today) and how far it is.
+_WHEN = re.compile(r"(?:(\d{4}-\d\d-\d\d) )?(\d\d:\d\d:\d\d) UTC \((in [^()]+|[^()]+ ago|now)\)")
+
+
+def ticking(text: str, now_ms: int) -> Markup:
+    """`text` escaped, each `when()` in it with its relative part in a `<time data-ms>` element
+    that the page's script recomputes every second (the why-lines are plain sentences)."""
+    out, last = [], 0
+    for match in _WHEN.finditer(text):
+        day = match.group(1) or datetime.fromtimestamp(now_ms / 1000, UTC).strftime("%Y-%m-%d")
+        at = datetime.strptime(f"{day} {match.group(2)}", "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        ms = int(at.timestamp() * 1000)
+        out.append(escape(text[last:match.start(3)]))
+        out.append(Markup('<time class="rel" data-ms="{}">{}</time>').format(ms, match.group(3)))
+        last = match.end(3)
+    out.append(escape(text[last:]))
+    return Markup("").join(out)

@@ -44,6 +44,9 @@ def parse_args(argv: list[str], base: Settings) -> Settings:
     p.add_argument("--iotda-sk", help="IoTDA secret key (EMULATOR_IOTDA_SK)")
     p.add_argument("--iotda-project-id", help="EMULATOR_IOTDA_PROJECT_ID (default: any)")
     p.add_argument("--iotda-push-url", help="rule-engine push target (EMULATOR_IOTDA_PUSH_URL)")
+    p.add_argument("--state-file",
+                   help="save the state there on exit, resume from it at start "
+                        "(EMULATOR_STATE_FILE)")
     p.add_argument("--access-log", action="store_true", default=None,
                    help="log every request (EMULATOR_ACCESS_LOG)")
     a = p.parse_args(argv)
@@ -59,7 +62,7 @@ def parse_args(argv: list[str], base: Settings) -> Settings:
         onenet_push_token=a.onenet_push_token, onenet_aes_key=a.onenet_aes_key,
         onenet_aes_block=a.onenet_aes_block, iotda_ak=a.iotda_ak, iotda_sk=a.iotda_sk,
         iotda_project_id=a.iotda_project_id, iotda_push_url=a.iotda_push_url,
-        access_log=a.access_log, faults=faults))
+        access_log=a.access_log, state_file=a.state_file, faults=faults))
 
 
 def banner(s: Settings) -> str:
@@ -72,7 +75,8 @@ def banner(s: Settings) -> str:
             f"  IoTDA   IOTDA_ENDPOINT={base} project={s.iotda_project_id or '(any)'} "
             f"ak={s.iotda_ak or '(none: unsigned calls accepted)'} "
             f"push={s.iotda_push_url or '(none; PUT /_emulator/iotda/push)'}\n"
-            f"  control {base}/_emulator/status")
+            f"  control {base}/_emulator/status"
+            + (f"\n  state   {s.state_file} (kept across restarts)" if s.state_file else ""))
 
 
 def main(argv: list[str] | None = None) -> int:

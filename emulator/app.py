@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, g, request
 
-from emulator import control, huawei, iotda, onenet
+from emulator import control, huawei, iotda, onenet, snapshot
 from emulator.settings import Settings, from_env
 from emulator.world import Emulator
 from web.http import install_error_handlers
@@ -23,6 +25,8 @@ def create_emulator_app(settings: Settings | None = None, *, start_threads: bool
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.json.sort_keys = False
     emulator = Emulator(settings)
+    if settings.state_file:
+        snapshot.restore(emulator, Path(settings.state_file))
     app.extensions["emulator"] = emulator
     install_error_handlers(app)
     app.register_blueprint(huawei.bp)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -108,7 +109,7 @@ class Forwarder:
         if host.blocked_since_ms is not None:
             host.backlog.append((self.engine.now_ms, body, meta))
             return
-        self._submit(body, meta, lambda ok: self._attempted(host, ok))
+        self._submit(body, meta, partial(self._attempted, host))
 
     def to_dict(self) -> dict[str, Any]:
         t = self.target
@@ -159,7 +160,7 @@ class Forwarder:
         if host.backlog:
             first = host.backlog[0]
             self._submit(first[1], {**first[2], "probe": True},
-                         lambda ok: self._probed(host, first, ok))
+                         partial(self._probed, host, first))
 
     def _probed(self, host: Host, first: tuple[int, str, dict[str, Any]], ok: bool) -> None:
         if not ok or not self._current(host) or host.blocked_since_ms is None:
@@ -171,4 +172,4 @@ class Forwarder:
             host.backlog.popleft()
         while host.backlog:
             _, body, meta = host.backlog.popleft()
-            self._submit(body, meta, lambda ok: self._attempted(host, ok))
+            self._submit(body, meta, partial(self._attempted, host))

@@ -14,6 +14,7 @@ type 2 when a device comes online or goes offline, type 1 for each notify (datap
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from emulator.delivery import Message, Outbox
@@ -267,7 +268,7 @@ class OneNetPlatform:
         if send_status in self.settings.onenet_push_on:
             self._push(cmd.push_msg(), {"kind": "push", "type": 7, "command_id": cmd.uuid,
                                         "send_status": send_status},
-                       on_attempt=lambda ok, c=cmd: self._feedback(c, ok))
+                       on_attempt=partial(self._feedback, cmd))
 
     def _feedback(self, cmd: OneNetCommand, ok: bool) -> None:
         cmd.feedback_ms = self.engine.now_ms

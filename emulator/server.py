@@ -8,6 +8,7 @@ process, because the emulator's state lives in memory; threads serve concurrent 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -34,6 +35,8 @@ class EmulatorServer(BaseApplication):
         }
         if s.access_log:
             options["accesslog"] = "-"
+        if s.state_file:
+            options["worker_exit"] = _save_state
         return options
 
     def load_config(self) -> None:
@@ -44,6 +47,19 @@ class EmulatorServer(BaseApplication):
         from emulator.app import create_emulator_app
 
         return create_emulator_app(self.settings)
+
+
+def _save_state(server: Any, worker: Any) -> None:
+    """gunicorn's `worker_exit` hook: the worker (which holds the state) saves it as it goes."""
+    from emulator import snapshot
+
+    emulator = worker.wsgi.extensions["emulator"]
+    path = Path(emulator.settings.state_file)
+    try:
+        snapshot.save(emulator, path)
+        server.log.info("emulator: state saved to %s", path)
+    except Exception as e:  # noqa: BLE001 - an exiting worker reports, it does not crash
+        server.log.error("emulator: state not saved to %s: %s: %s", path, type(e).__name__, e)
 
 
 def serve(settings: Settings) -> None:

@@ -36,6 +36,8 @@ class Settings:
     start_ms: int | None = None  #: emulated start time; None: the real time at start
     threads: int = 16
     access_log: bool = False
+    #: Set: the state is saved there on exit and resumed at start (emulator/snapshot.py).
+    state_file: str | None = None
     # Huawei
     huawei_app_id: str = "demo-app"
     huawei_secret: str = "demo-secret"

@@ -25,6 +25,10 @@ SEND_STATES = {
     8: State.FAILED,
 }
 
+#: What each `send_status` is called (for people: the dashboard shows `5/0` by name).
+SEND_NAMES = {1: "wait", 2: "cancelled", 3: "sent", 4: "expired", 5: "delivered", 6: "failed",
+              7: "timeout", 8: "undefined"}
+
 #: OneNET `confirm_status` names (history) by their int code (pushes).
 CONFIRM_NAMES = {
     0: "SUCCESS", 1: "METHOD_NOT_ALLOWED", 2: "FORBIDDEN", 3: "NOT_FOUND",
@@ -55,3 +59,14 @@ def onenet_state(send_status: int, confirm_status: int | None) -> State:
 def status_text(send_status: int, confirm_status: int | None) -> str:
     """The status as cmdkeeper records it: `5/0`, or `1` before the device answered."""
     return str(send_status) if confirm_status is None else f"{send_status}/{confirm_status}"
+
+
+def status_name(text: str) -> str:
+    """A recorded status (`5/0`, `1`) with its names: `5 delivered · 0 SUCCESS`; as it is when
+    it is not one."""
+    send, _, confirm = text.partition("/")
+    try:
+        name = f"{send} {SEND_NAMES[int(send)]}"
+        return f"{name} · {confirm} {CONFIRM_NAMES[int(confirm)]}" if confirm else name
+    except (KeyError, ValueError):
+        return text

@@ -173,6 +173,17 @@ def metric_minute(minute: int) -> str:
     return f"{PREFIX}:metrics:minute:{minute}"
 
 
+def metric_five(bucket: int) -> str:
+    """Hash with a TTL: the same figures for five minutes (epoch ms // 300000), kept a day."""
+    return f"{PREFIX}:metrics:5min:{bucket}"
+
+
+def device_actions(platform: str, device_id: str) -> str:
+    """List with a TTL: what operators asked of the device (revoke, reconcile, replay), newest
+    first, each `<at_ms>|<who>|<action>|<detail>`; the newest few only (store/actions.py)."""
+    return f"{PREFIX}:{{{platform}:{device_id}}}:asked"
+
+
 #: dramatiq's key namespace in Redis (its default) and the queues cmdkeeper's actors use, named
 #: here only: workers/broker.py and workers/actors.py take them from here, and the webhook's
 #: ingest script and the queue gauges address dramatiq's own keys with them.

@@ -6,7 +6,8 @@ Where the figures come from:
 - pending age and stale commands: sorted sets of PENDING command ids kept by the same scripts,
   scored by creation time and by stale deadline; counted with ZCOUNT, so O(log N) each;
 - queue depth: dramatiq's own queue keys;
-- counters and "last hour" figures: what every process flushed (store/counters.py).
+- counters and "last hour" / "last day" figures: what every process flushed
+  (store/counters.py), kept by bucket for the plots (store/series.py).
 
 Commands recorded before these counts existed are not in them until a script touches them again
 (then they are counted in their state at that moment, never subtracted before being added), so
@@ -24,6 +25,7 @@ import redis
 from cmdkeeper.metric_names import (
     CALLBACK_LAG_BUCKETS_S,
     MINUTE_CALLBACK_LAG,
+    MINUTE_CALLBACKS,
     MINUTE_CALLBACKS_REJECTED,
     MINUTE_CORRECTIONS,
     MINUTE_RECONCILIATIONS,
@@ -33,6 +35,7 @@ from cmdkeeper.metric_names import (
 from cmdkeeper.metrics import parse_field
 from store import keys
 from store.model import PLATFORMS, State
+from store.series import Series, bucket_keys, quantile, series_from
 
 #: Upper bounds (seconds) of the pending-age histogram's buckets (+Inf is added).
 PENDING_AGE_BUCKETS_S = (60, 300, 900, 1800, 3600, 7200, 21600, 86400, 259200, 604800)
@@ -72,6 +75,13 @@ class FleetStats:
     rejected_last_hour: dict[tuple[str, str], int] = field(default_factory=dict)
     #: platform -> new status reports whose status cmdkeeper does not know, in the last hour.
     unknown_statuses_last_hour: dict[str, int] = field(default_factory=dict)
+    #: platform -> callback requests received in the last hour (with or without event time).
+    callbacks_last_hour: dict[str, int] = field(default_factory=dict)
+    #: reason (stale, requested) -> commands revoked in the last hour.
+    revocations_by_reason: dict[str, int] = field(default_factory=dict)
+    #: The last hour by minute and (when asked for) the last day by five minutes.
+    hour: Series | None = None
+    day: Series | None = None
 
 
 @dataclass(frozen=True)
@@ -101,10 +111,13 @@ class Snapshot:
     counters: dict[str, float] = field(default_factory=dict)
     #: The last hour's per-minute figures, summed: field -> value; empty unless asked for.
     last_hour: dict[str, float] = field(default_factory=dict)
+    #: The same by minute, and the last day by five minutes (store/series.py), when asked for.
+    hour: Series | None = None
+    day: Series | None = None
 
 
 def read_snapshot(client: redis.Redis, now_ms: int, *, counters: bool = True,
-                  last_hour: bool = False) -> Snapshot:
+                  last_hour: bool = False, last_day: bool = False) -> Snapshot:
     pipe = client.pipeline(transaction=False)
     for platform in PLATFORMS:
         pipe.hgetall(keys.command_states(platform))
@@ -121,10 +134,10 @@ def read_snapshot(client: redis.Redis, now_ms: int, *, counters: bool = True,
         pipe.zcard(dead)
     if counters:
         pipe.hgetall(keys.METRIC_COUNTERS)
-    minute = now_ms // MINUTE_MS
-    if last_hour:
-        for m in range(minute - HOUR_MINUTES + 1, minute + 1):
-            pipe.hgetall(keys.metric_minute(m))
+    spans = [span for span, wanted in (("hour", last_hour), ("day", last_day)) if wanted]
+    for span in spans:
+        for _, key in bucket_keys(span, now_ms):
+            pipe.hgetall(key)
     replies = iter(pipe.execute())
 
     states, pending_age, age_sum, oldest, stale = {}, {}, {}, {}, {}
@@ -141,23 +154,30 @@ def read_snapshot(client: redis.Redis, now_ms: int, *, counters: bool = True,
         stale[platform] = int(next(replies))
     queues = {q: QueueDepth(*(int(next(replies)) for _ in range(3))) for q in keys.WORK_QUEUES}
     flushed = {f: float(v) for f, v in next(replies).items()} if counters else {}
+    series = {span: series_from(span, now_ms, [next(replies) for _ in bucket_keys(span, now_ms)])
+              for span in spans}
     summed: dict[str, float] = {}
-    if last_hour:
-        for _ in range(HOUR_MINUTES):
-            for f, v in next(replies).items():
+    for figures in series["hour"].figures if "hour" in series else ():
+        for f, v in figures.items():
+            if "@" not in f:  # a gauge's samples are not counts
                 summed[f] = summed.get(f, 0.0) + float(v)
-    return Snapshot(now_ms, states, pending_age, age_sum, oldest, stale, queues, flushed, summed)
+    return Snapshot(now_ms, states, pending_age, age_sum, oldest, stale, queues, flushed, summed,
+                    series.get("hour"), series.get("day"))
 
 
-def read_fleet_stats(client: redis.Redis, now_ms: int) -> FleetStats:
-    """The dashboard's fleet summary at `now_ms` (epoch ms), in one round trip."""
-    snap = read_snapshot(client, now_ms, counters=False, last_hour=True)
+def read_fleet_stats(client: redis.Redis, now_ms: int, *, day: bool = False) -> FleetStats:
+    """The dashboard's fleet summary at `now_ms` (epoch ms), in one round trip; with `day`,
+    the last day's five-minute figures too."""
+    snap = read_snapshot(client, now_ms, counters=False, last_hour=True, last_day=day)
     hour = snap.last_hour
     lag = lag_buckets(hour)
+    by_reason = {labels["reason"]: n for labels, n in
+                 labelled(hour, MINUTE_REVOCATIONS, ("reason",))}
     return FleetStats(
         by_state=snap.states,
         stale_awaiting_revocation=sum(snap.stale_pending.values()),
-        revocations_last_hour=int(hour.get(MINUTE_REVOCATIONS, 0)),
+        # (`revocations` without a reason: counted by a version that did not say)
+        revocations_last_hour=sum(by_reason.values()) + int(hour.get(MINUTE_REVOCATIONS, 0)),
         reconciliations_last_hour=int(hour.get(MINUTE_RECONCILIATIONS, 0)),
         corrections_last_hour=int(hour.get(MINUTE_CORRECTIONS, 0)),
         callback_lag_s={"p50": quantile(lag, 0.5), "p95": quantile(lag, 0.95)},
@@ -166,6 +186,10 @@ def read_fleet_stats(client: redis.Redis, now_ms: int) -> FleetStats:
                             labelled(hour, MINUTE_CALLBACKS_REJECTED, ("platform", "reason"))},
         unknown_statuses_last_hour={labels["platform"]: n for labels, n in
                                     labelled(hour, MINUTE_UNKNOWN_STATUSES, ("platform",))},
+        callbacks_last_hour={labels["platform"]: n for labels, n in
+                             labelled(hour, MINUTE_CALLBACKS, ("platform",))},
+        revocations_by_reason=by_reason,
+        hour=snap.hour, day=snap.day,
     )
 
 
@@ -199,21 +223,3 @@ def histogram_buckets(figures: Mapping[str, float | str], metric: str,
 def lag_buckets(figures: dict[str, float]) -> list[tuple[float, float]]:
     """The callback-lag buckets among per-minute fields (see `histogram_buckets`)."""
     return histogram_buckets(figures, MINUTE_CALLBACK_LAG, CALLBACK_LAG_BUCKETS_S)
-
-
-def quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
-    """The q-quantile of a histogram given as (upper bound, count in that bucket), interpolated
-    within its bucket as Prometheus's histogram_quantile does; None for no observations."""
-    total = sum(count for _, count in buckets)
-    if total <= 0:
-        return None
-    rank, seen, lower = q * total, 0.0, 0.0
-    for bound, count in buckets:
-        if count > 0 and seen + count >= rank:
-            if math.isinf(bound):
-                return lower  # the largest finite bound, as Prometheus answers
-            return lower + (bound - lower) * (rank - seen) / count
-        seen += count
-        if not math.isinf(bound):
-            lower = bound
-    return lower

@@ -6,6 +6,7 @@ rules) or is made fresh (cmdkeeper/request_ids.py holds the id itself and the sa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 from cmdkeeper import request_ids
@@ -13,6 +14,8 @@ from cmdkeeper import request_ids
 #: The HTTP header, in and out.
 HEADER = "X-Request-ID"
 _ENVIRON_KEY = "HTTP_X_REQUEST_ID"
+#: The WSGI environ key holding `time.monotonic()` when the request reached the app.
+STARTED_KEY = "cmdkeeper.started"
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -27,6 +30,8 @@ class RequestIdMiddleware:
         self.app = app
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        # when the app began on it: web/callback_metrics.py times its answers to the platforms
+        environ[STARTED_KEY] = time.monotonic()
         request_id = request_ids.accept(environ.get(_ENVIRON_KEY))
         token = request_ids.bind(request_id)
 

@@ -80,10 +80,13 @@ _REVOKE_JOB = {**_JOB, "queue_name": REVOKE_QUEUE, "priority": REVOKE_PRIORITY}
 
 
 @dramatiq.actor(**_REVOKE_JOB)
-def revoke_device(platform: str, device_id: str, only_stale: bool = True) -> None:
+def revoke_device(platform: str, device_id: str, only_stale: bool = True,
+                  requested_by: str | None = None) -> None:
+    """`requested_by`: who asked (api, dashboard); None for the clock's own sweep."""
     rt = runtime.current()
     result = revoke.revoke_device(rt.store, rt.gateway(platform), device_id, rt.clock,
-                                  only_stale=only_stale, priority=REVOKE)
+                                  only_stale=only_stale, priority=REVOKE,
+                                  requested_by=requested_by or revoke.CLOCK)
     if result.task:
         follow_later(result.task, delay_ms=result.task.next_delay_ms)
 
@@ -97,9 +100,11 @@ def follow_later(task: CancelTask, delay_ms: int | None = None) -> None:
 # that messages queued by earlier versions, and dead letters replayed, still fit.
 @dramatiq.actor(**_REVOKE_JOB)
 def follow_cancel_task(platform: str, device_id: str, task_id: str, lock_owner: str | None,
-                       polls: int = 0, targets: list[str] | None = None) -> None:
+                       polls: int = 0, targets: list[str] | None = None,
+                       requested_by: str | None = None) -> None:
     rt = runtime.current()
-    task = CancelTask.from_message(platform, device_id, task_id, lock_owner, polls, targets)
+    task = CancelTask.from_message(platform, device_id, task_id, lock_owner, polls, targets,
+                                   requested_by)
     result = revoke.follow_task(rt.store, rt.gateway(platform), task, rt.clock, priority=FOLLOW)
     if not result.task:
         return

@@ -41,6 +41,8 @@ class CancelTask:
     targets: tuple[str, ...] = ()
     #: Looks at the task so far.
     polls: int = 0
+    #: Who asked for the revocation (api, cli, dashboard); None for the clock's own.
+    requested_by: str | None = None
 
     @property
     def next_delay_ms(self) -> int:
@@ -58,13 +60,17 @@ class CancelTask:
 
     def to_message(self) -> dict[str, Any]:
         """`args` and `kwargs` of a `follow_cancel_task` message (for `send_with_options`)."""
+        kwargs: dict[str, Any] = {"targets": list(self.targets)}
+        if self.requested_by:
+            kwargs["requested_by"] = self.requested_by
         return {"args": (self.platform, self.device_id, self.task_id, self.lock_owner,
-                         self.polls),
-                "kwargs": {"targets": list(self.targets)}}
+                         self.polls), "kwargs": kwargs}
 
     @classmethod
     def from_message(cls, platform: str, device_id: str, task_id: str, lock_owner: str | None,
-                     polls: int = 0, targets: Iterable[str] | None = None) -> CancelTask:
+                     polls: int = 0, targets: Iterable[str] | None = None,
+                     requested_by: str | None = None) -> CancelTask:
         """The task a `follow_cancel_task` message's arguments describe (the actor's own
-        parameters, defaults included: older messages may lack `targets`)."""
-        return cls(platform, device_id, task_id, lock_owner, tuple(targets or ()), int(polls))
+        parameters, defaults included: older messages may lack `targets` and `requested_by`)."""
+        return cls(platform, device_id, task_id, lock_owner, tuple(targets or ()), int(polls),
+                   requested_by)

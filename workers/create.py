@@ -12,6 +12,7 @@ from uuid import uuid4
 
 from cmdkeeper.clock import Clock
 from cmdkeeper.config import Config
+from cmdkeeper.metric_names import COMMANDS_CREATED
 from platforms.gateway import CreateRequest, Gateway
 from store.commands import CommandStore, NewCommand
 from store.ratelimit import Priority
@@ -73,4 +74,5 @@ def create_command(store: CommandStore, gateway: Gateway, config: Config, body: 
         ), supersede=config.supersede, now_ms=clock())
     finally:
         store.locks.release(body.platform, body.device_id, owner)
+    COMMANDS_CREATED.inc(platform=body.platform)
     return CreateResult(created.command_id, replaced)

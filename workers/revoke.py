@@ -5,7 +5,9 @@ task, whatever the count; OneNET: cancel all); when fresh ones would be caught t
 ones are cancelled one by one. A bulk cancel runs only under the device's lock, which creation
 also takes, so a command being created is never caught by it; without the lock, revocation
 cancels one by one. Cancelled commands become CANCELED (source `revoke`); a command the platform
-sent meanwhile is not marked: its device is reconciled to learn its true state.
+sent meanwhile is not marked: its device is reconciled to learn its true state. A cancelled
+command keeps who asked for its revocation (`revoke_requested_by`: `clock` for the sweep's own,
+else `api`, `cli` or `dashboard`), filled in by the same script that marks it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ QUICK_ATTEMPTS = 3
 QUICK_PAUSE_S = 0.05
 
 T = TypeVar("T")
+
+#: Who asked for a revocation the clock's own sweep sent.
+CLOCK = "clock"
 
 
 def quickly(call: Callable[[], T], sleep: Callable[[float], None] = time.sleep) -> T:
@@ -71,8 +76,8 @@ def _targets(pending: dict[str, int], now: int, only_stale: bool) -> list[str]:
 
 @counts_revocations
 def revoke_device(store: CommandStore, gateway: Gateway, device_id: str, clock: Clock, *,
-                  only_stale: bool = True, priority: Priority = Priority.REVOKE
-                  ) -> RevokeResult:
+                  only_stale: bool = True, priority: Priority = Priority.REVOKE,
+                  requested_by: str = CLOCK) -> RevokeResult:
     """Cancel the device's stale PENDING commands (all PENDING ones with only_stale=False)."""
     platform = gateway.platform
     now = clock()
@@ -84,17 +89,17 @@ def revoke_device(store: CommandStore, gateway: Gateway, device_id: str, clock: 
     log.debug("revoking %d command(s) of %s:%s, stale for %d ms", len(targets), platform,
               device_id, now - min(pending[c] for c in targets))
     if len(targets) == len(pending):
-        result = _bulk(store, gateway, device_id, clock, only_stale, priority)
+        result = _bulk(store, gateway, device_id, clock, only_stale, priority, requested_by)
         if result is not None:
             return result
         pending = store.device_state(platform, device_id).pending
         targets = _targets(pending, clock(), only_stale)
     return _one_by_one(store, gateway, device_id, {c: pending[c] for c in targets}, clock,
-                       priority)
+                       priority, requested_by)
 
 
 def _bulk(store: CommandStore, gateway: Gateway, device_id: str, clock: Clock,
-          only_stale: bool, priority: Priority) -> RevokeResult | None:
+          only_stale: bool, priority: Priority, requested_by: str) -> RevokeResult | None:
     """The bulk cancel, under the device lock; None when it does not apply (any more)."""
     platform = gateway.platform
     owner = f"revoke:{uuid4()}"
@@ -117,8 +122,10 @@ def _bulk(store: CommandStore, gateway: Gateway, device_id: str, clock: Clock,
         if outcome.pending:
             keep_lock = True  # held until the task has finished: follow_task releases it
             return RevokeResult(task=CancelTask(platform, device_id, outcome.task_id, owner,
-                                                tuple(targets)), bulk=True)
-        result = record_outcome(store, platform, device_id, _accounted(outcome, targets), clock)
+                                                tuple(targets),
+                                                requested_by=_named(requested_by)), bulk=True)
+        result = record_outcome(store, platform, device_id, _accounted(outcome, targets), clock,
+                                requested_by)
         result.bulk = True
         return result
     finally:
@@ -127,7 +134,8 @@ def _bulk(store: CommandStore, gateway: Gateway, device_id: str, clock: Clock,
 
 
 def _one_by_one(store: CommandStore, gateway: Gateway, device_id: str,
-                targets: dict[str, int], clock: Clock, priority: Priority) -> RevokeResult:
+                targets: dict[str, int], clock: Clock, priority: Priority,
+                requested_by: str) -> RevokeResult:
     """Cancel each of `targets` (command id -> stale deadline ms) on its own."""
     outcome = CancelOutcome()
     failed = []
@@ -141,7 +149,7 @@ def _one_by_one(store: CommandStore, gateway: Gateway, device_id: str,
             failed.append(command_id)
             continue
         (outcome.canceled if cancelled else outcome.not_canceled).append(command_id)
-    result = record_outcome(store, gateway.platform, device_id, outcome, clock)
+    result = record_outcome(store, gateway.platform, device_id, outcome, clock, requested_by)
     result.failed = failed
     return result
 
@@ -189,17 +197,24 @@ def follow_task(store: CommandStore, gateway: Gateway, task: CancelTask, clock: 
         return RevokeResult(task=task.looked(), bulk=True)
     if owner:
         store.locks.release(platform, device_id, owner)
-    result = record_outcome(store, platform, device_id, _accounted(outcome, task.targets), clock)
+    result = record_outcome(store, platform, device_id, _accounted(outcome, task.targets), clock,
+                            task.requested_by or CLOCK)
     result.bulk = True
     return result
 
 
+def _named(requested_by: str) -> str | None:
+    # the clock's own revocations travel without a name: messages stay as earlier versions read
+    return None if requested_by == CLOCK else requested_by
+
+
 def record_outcome(store: CommandStore, platform: str, device_id: str, outcome: CancelOutcome,
-                   clock: Clock) -> RevokeResult:
+                   clock: Clock, requested_by: str = CLOCK) -> RevokeResult:
     now = clock()
     for command_id in outcome.canceled:
         store.apply_event(Event(platform, device_id, command_id, State.CANCELED,
-                                canceled_status(platform), now, Source.REVOKE), now)
+                                canceled_status(platform), now, Source.REVOKE), now,
+                          fill={"revoke_requested_by": requested_by})
     if outcome.not_canceled:
         # Sent meanwhile (or otherwise beyond cancelling): history knows its true state, and
         # until it is learned, the next sweeps must not ask the platform again.

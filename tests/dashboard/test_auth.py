@@ -9,7 +9,15 @@ from dataclasses import replace
 
 import pytest
 
-from dashboard.auth import COOKIE, COOKIE_MAX_AGE_S, safe_next, session_valid, session_value
+from dashboard.auth import (
+    COOKIE,
+    COOKIE_MAX_AGE_S,
+    CSRF_FIELD,
+    csrf_token,
+    safe_next,
+    session_valid,
+    session_value,
+)
 from tests.conftest import API_TOKEN
 
 
@@ -84,9 +92,11 @@ def test_a_bearer_token_works_too_and_a_wrong_one_does_not(client, auth):
 
 
 def test_logout_ends_the_session(client, clock):
-    client.set_cookie(COOKIE, session_value(API_TOKEN, clock()))
+    session = session_value(API_TOKEN, clock())
+    client.set_cookie(COOKIE, session)
     assert client.get("/").status_code == 200
-    r = client.post("/logout")
+    assert client.post("/logout").status_code == 403  # without the session's CSRF token
+    r = client.post("/logout", data={CSRF_FIELD: csrf_token(API_TOKEN, session)})
     assert r.status_code == 302 and r.headers["Location"] == "/login"
     assert f"{COOKIE}=;" in r.headers["Set-Cookie"]
     assert client.get("/").status_code == 302

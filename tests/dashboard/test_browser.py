@@ -135,10 +135,15 @@ def test_an_operator_follows_commands_through_the_dashboard(browser, stack, emu)
     shots.append(screenshot(browser, "fleet"))
     assert all(p.stat().st_size > 10_000 for p in shots)
 
-    # the search box leads to a device's page
-    browser.find_element(By.NAME, "device_id").send_keys("pump-2")
+    # the search box leads to a device's page, and to a command's card on it
+    browser.find_element(By.NAME, "q").send_keys("pump-2")
     browser.find_element(By.CSS_SELECTOR, "form.find button").click()
     wait_until(lambda: browser.current_url.endswith("/devices/huawei/pump-2"), 10, "found")
+    browser.find_element(By.NAME, "q").clear()
+    browser.find_element(By.NAME, "q").send_keys(learned)
+    browser.find_element(By.CSS_SELECTOR, "form.find button").click()
+    wait_until(lambda: browser.current_url.endswith(f"/devices/huawei/pump-2#cmd-{learned}"),
+               10, "the command found")
 
     browser.find_element(By.CSS_SELECTOR, "form.out button").click()  # sign out
     wait_until(lambda: "/login" in browser.current_url, 10, "signed out")

@@ -146,7 +146,8 @@ def test_unknown_devices_are_404_on_both_platforms_and_nothing_is_recorded(stack
                                                                            redis_client):
     s = stack(clock=False)
     huawei = s.api("POST", "/commands", json={"platform": "huawei", "device_id": "nobody",
-                                               "service_id": "Valve", "method": "SET"})
+                                               "service_id": "Valve", "method": "SET",
+                                               "paras": {}})
     onenet = s.api("POST", "/commands", json={
         "platform": "onenet", "device_id": "869975031299999", "method": "READ",
         "paras": {"obj_id": 3303}})

@@ -15,6 +15,7 @@ import pytest
 from dramatiq import Message
 
 from store import keys
+from store.commands import NewCommand
 from tests.conftest import WEBHOOK_TOKEN
 from workers import actors, broker
 
@@ -73,7 +74,9 @@ def test_every_answer_has_an_id_errors_too(client, auth):
     assert all(ids) and len(set(ids)) == len(ids), "a fresh id per request"
 
 
-def test_jobs_sent_by_a_request_carry_its_id(client, auth, redis_client):
+def test_jobs_sent_by_a_request_carry_its_id(client, auth, redis_client, store):
+    # (a device cmdkeeper holds a command of: for any other, the API answers 404)
+    store.create_command(NewCommand("huawei", "dev-9", "c1", "Valve", "SET", {}, 1, 2))
     r = client.post("/api/v1/devices/huawei/dev-9/reconcile",
                     headers={**auth, "X-Request-ID": "op-42"})
     assert r.status_code == 202

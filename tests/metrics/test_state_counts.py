@@ -104,7 +104,8 @@ def test_revocations_are_counted_as_stale_or_requested(store, redis_client, cloc
     revoked = "cmdkeeper_revocations_total"
     assert counts[field(revoked, (("platform", "huawei"), ("reason", "stale")))] == 1
     assert counts[field(revoked, (("platform", "huawei"), ("reason", "requested")))] == 1
-    assert sum(m.get("revocations", 0) for m in minutes.values()) == 2
+    assert sum(m.get("revocations|reason=stale", 0) for m in minutes.values()) == 1
+    assert sum(m.get("revocations|reason=requested", 0) for m in minutes.values()) == 1
     assert counts[field("cmdkeeper_events_applied_total", (
         ("platform", "huawei"), ("source", "revoke"), ("outcome", "moved")))] == 2
 

@@ -59,3 +59,12 @@ def test_subscription_keys():
     assert keys.subscription("sub_1") == "ck:sub:sub_1"
     assert keys.subscription_lock("sub_1") == "ck:sub:sub_1:lock"
     assert keys.deliveries("onenet", "imei") == "ck:{onenet:imei}:dlv"
+
+
+def test_metric_bucket_keys():
+    assert keys.metric_minute(7) == "ck:metrics:minute:7"
+    assert keys.metric_five(7) == "ck:metrics:5min:7"
+
+
+def test_device_actions_key():
+    assert keys.device_actions("huawei", "d1") == "ck:{huawei:d1}:asked"

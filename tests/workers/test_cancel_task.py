@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dramatiq import Message
 
-from cli.dead_letters import params_of
-from cli.wanted import Decision, still_wanted
 from store.commands import NewCommand
 from workers import actors, broker
 from workers.cancel_task import FIRST_POLL_MS, MAX_POLL_MS, MAX_POLLS, CancelTask
+from workers.replay import Decision, params_of, still_wanted
 
 T0 = 1_700_000_000_000
 TASK = CancelTask("huawei", "d1", "t1", "revoke:abc", ("c1", "c2"))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cli.wanted import Decision, still_wanted
 from store.commands import NewCommand
 from store.model import Event, Source, State
+from workers.replay import Decision, still_wanted
 
 T0 = 1_700_000_000_000
 
