@@ -5,8 +5,10 @@ from __future__ import annotations
 import hmac
 import json
 import math
+import re
 from typing import Any
 
+import orjson
 import redis
 from dramatiq.errors import BrokerError
 from flask import Flask, Request, jsonify
@@ -16,6 +18,10 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 #: levels; a body nested some 900 deep parses, then exhausts the stack when it is encoded again
 #: (for Redis, the platform or the answer).
 MAX_JSON_DEPTH = 32
+
+#: A run of digits this long may be an integer beyond 64 bits, which orjson reads as a float and
+#: json as an int: such a body is left to json.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 class ApiError(Exception):
@@ -87,6 +93,21 @@ def read_json(request: Request) -> Any:
         raise ApiError(413, "too_large", "request body is over the 64 KiB limit") from None
     if not raw:
         raise ApiError(400, "bad_request", "request body is empty; a JSON object was expected")
+    return _parse(raw)
+
+
+def _parse(raw: bytes) -> Any:
+    """The body as JSON, read by orjson where it reads exactly what json does and passes every
+    check below; otherwise (and to name what is wrong) by json, with the checks."""
+    if raw.count(b"{") + raw.count(b"[") <= MAX_JSON_DEPTH and not _LONG_DIGITS.search(raw):
+        # orjson refuses NaN, Infinity, numbers out of range, lone surrogates (escaped or not),
+        # invalid UTF-8 and a BOM, and this body cannot nest deeper than MAX_JSON_DEPTH: what it
+        # accepts, json accepts as the same value and the checks below let through. It is some
+        # ten times quicker, on every webhook callback and API call.
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # refused: json says why, in the words these answers have always used
     try:
         body = json.loads(raw, parse_constant=_not_a_number, parse_float=_finite)
         if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH and _too_deep(body):
