@@ -24,7 +24,7 @@ from platforms import huawei_vocab
 from platforms.formats import huawei_to_ms
 from store.model import Event, Source, storable_status
 from web.callback_metrics import callback_counter
-from web.http import ApiError, read_json_object, tokens_match
+from web.http import ApiError, encoded_json_response, read_json_object, tokens_match
 from web.ids import check_id
 from web.services import services
 
@@ -32,6 +32,9 @@ bp = Blueprint("webhook_huawei", __name__)
 bp.after_request(callback_counter("huawei"))
 
 V5_RESOURCE = "device.command.status"
+
+#: The answers to a callback taken (new, or a re-push), encoded once: every callback gets one.
+ANSWERS = {True: b'{"status":"accepted"}\n', False: b'{"status":"duplicate"}\n'}
 
 
 @bp.post("/webhooks/huawei/<token>")
@@ -43,7 +46,7 @@ def receive(token: str):
     event = parse(read_json_object(request), received_ms=now)
     enqueued = svc.sink.submit([event])[0]
     count_callbacks("huawei", [event], [enqueued], now)
-    return {"status": "accepted" if enqueued else "duplicate"}, 200
+    return encoded_json_response(ANSWERS[enqueued])
 
 
 def _object(parent: dict, name: str, path: str) -> dict:
