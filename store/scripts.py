@@ -127,15 +127,32 @@ def _read_list(first: str, lines: Iterator[str], name: str) -> tuple[list[str], 
     return entries, line
 
 
-def _pack(entries: tuple[str, ...], values: Mapping[str, Any]) -> list[Any]:
+#: How `_pack` fills in one entry of a header: a value, a variable run, a run's count.
+_VALUE, _RUN, _COUNT = 0, 1, 2
+
+
+def _plan(entries: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    """Each entry as (how, name), worked out once per script rather than on every call."""
+    return tuple((_COUNT, e[1:]) if e.startswith("#") else (_RUN, e[3:]) if e.startswith("...")
+                 else (_VALUE, e) for e in entries)
+
+
+@cache
+def plan(name: str) -> tuple[tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]]:
+    """How a call of script `name` fills in KEYS and ARGV (its header, as `_pack` reads it)."""
+    head = header(name)
+    return _plan(head.keys), _plan(head.argv)
+
+
+def _pack(entries: tuple[tuple[int, str], ...], values: Mapping[str, Any]) -> list[Any]:
     packed: list[Any] = []
-    for entry in entries:
-        if entry.startswith("#"):
-            packed.append(len(values[entry[1:]]))
-        elif entry.startswith("..."):
-            packed += _run_of(values[entry[3:]])
+    for how, name in entries:
+        if how == _VALUE:
+            packed.append(_scalar(values[name]))
+        elif how == _RUN:
+            packed += _run_of(values[name])
         else:
-            packed.append(_scalar(values[entry]))
+            packed.append(len(values[name]))
     return packed
 
 
@@ -173,6 +190,5 @@ class Registry:
         if script is None:
             # computing the SHA is all registering does (no round trip)
             script = self._registered[name] = self.client.register_script(source(name))
-        head = header(name)
-        return script(keys=_pack(head.keys, values), args=_pack(head.argv, values),
-                      client=client)
+        keys, argv = plan(name)
+        return script(keys=_pack(keys, values), args=_pack(argv, values), client=client)
