@@ -38,13 +38,15 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
+from store.direct import DirectConnections
+
 LUA_DIR = Path(__file__).parent / "lua"
 #: Scripts that use the helpers of common.lua.
 SHARED = ("apply_event", "create_command", "finish_reconcile", "record_error",
           "request_reconcile", "refresh_due", "park")
 
-#: A Redis client or a pipeline a call is queued on.
-Client = redis.Redis | redis.client.Pipeline
+#: A Redis client, a pipeline a call is queued on, or connections of a hot path's own.
+Client = redis.Redis | redis.client.Pipeline | DirectConnections
 
 _NAME = re.compile(r"(\.\.\.|#)?([a-z_][a-z0-9_]*)")
 
