@@ -99,12 +99,13 @@ def read_json(request: Request) -> Any:
         raise ApiError(413, "too_large", "request body is over the 64 KiB limit") from None
     if not raw:
         raise ApiError(400, "bad_request", "request body is empty; a JSON object was expected")
-    return _parse(raw)
+    return parse_json(raw)
 
 
-def _parse(raw: bytes) -> Any:
-    """The body as JSON, read by orjson where it reads exactly what json does and passes every
-    check below; otherwise (and to name what is wrong) by json, with the checks."""
+def parse_json(raw: bytes) -> Any:
+    """A request body as JSON; ApiError(400) when it is not JSON or fails a check below. Read
+    by orjson where it reads exactly what json does and passes every check; otherwise (and to
+    name what is wrong) by json, with the checks."""
     if raw.count(b"{") + raw.count(b"[") <= MAX_JSON_DEPTH and not _LONG_DIGITS.search(raw):
         # orjson refuses NaN, Infinity, numbers out of range, lone surrogates (escaped or not),
         # invalid UTF-8 and a BOM, and this body cannot nest deeper than MAX_JSON_DEPTH: what it

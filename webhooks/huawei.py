@@ -36,9 +36,16 @@ V5_RESOURCE = "device.command.status"
 #: The answers to a callback taken (new, or a re-push), encoded once: every callback gets one.
 ANSWERS = {True: b'{"status":"accepted"}\n', False: b'{"status":"duplicate"}\n'}
 
+#: Where webhooks/huawei_fast.py, which serves the callbacks this view would take before Flask
+#: dispatches them, leaves what stopped it (Redis away, ...) for this view to raise.
+FAST_LANE_FAILURE = "cmdkeeper.huawei_fast_lane.failure"
+
 
 @bp.post("/webhooks/huawei/<token>")
 def receive(token: str):
+    failure = request.environ.pop(FAST_LANE_FAILURE, None)
+    if failure is not None:
+        raise failure  # the fast lane got this callback that far: answer as for any failure
     svc = services()
     if not tokens_match(token, svc.config.webhook_token):
         raise ApiError(404, "not_found", "no such webhook")

@@ -39,7 +39,7 @@ def by_json(raw: bytes):
 
 def read(raw: bytes):
     try:
-        return ("value", http._parse(raw))
+        return ("value", http.parse_json(raw))
     except ApiError as e:
         return ("error", e.status, e.code, e.message)
 
