@@ -12,11 +12,10 @@ RabbitMQ: published through `broker.enqueue` with publisher confirms, hooks and 
 from __future__ import annotations
 
 from functools import cache
-from uuid import uuid4
 
 from cmdkeeper import request_ids
 from workers import actors, broker
-from workers.envelope import Envelope
+from workers.envelope import Envelope, new_id
 
 
 @cache
@@ -27,7 +26,7 @@ def _apply_event_envelope() -> Envelope:
 def encode_apply_event(event_message: dict) -> tuple[str, bytes]:
     """(redis message id, encoded message) of an `apply_event` message for this event (written
     from a pre-built envelope: this runs on every webhook callback)."""
-    message_id = str(uuid4())
+    message_id = new_id()
     options: dict[str, object] = {"redis_message_id": message_id}
     request_id = request_ids.current()
     if request_id is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
+import uuid
 
 import dramatiq
 import pytest
@@ -67,6 +68,18 @@ def test_any_event_decodes_as_dramatiqs_message(fields, request_id):
     assert Message.decode(data) == expected
     if re.fullmatch(rb"[ -~]*", data):
         assert data == expected.encode()
+
+
+def test_ids_are_version_4_uuids_as_dramatiq_writes_them():
+    ids = [envelope.new_id() for _ in range(2000)]
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+    assert len(set(ids)) == len(ids)
+    # every digit but the version and the variant's two bits is random
+    assert {text[19] for text in ids} == set("89ab")
+    assert len({text[0] for text in ids}) == 16
 
 
 def test_values_json_refuses_are_refused_as_dramatiq_refuses_them():
