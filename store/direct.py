@@ -7,17 +7,18 @@ observability hooks and a retry wrapper. Profiled in gunicorn's threads under be
 load, that machinery cost the webhook some 70-80 µs of CPU per callback, about as much as
 everything the webhook does itself. `DirectConnections` keeps a few connections of the client's
 own kind (same server, timeouts, health checks, retry policy) on a list of its own, takes one
-for each call, sends the EVALSHA on it and puts it back.
+for each call, sends the EVALSHA on it and puts it back; `store/scripts.py` `Registry.run` runs
+a script here when it is given these as its client.
 
 It behaves as the client does where it matters: a dropped link or a timeout is retried with the
 connection's retry policy (the one redis-py applies), reconnecting first; a link the server
 closed while it sat idle is found out by the call and the call made once more on a new link,
 where redis-py's pool polls the socket before each command (so a script must be safe to run
-twice, as with any retry: the ingest script dedupes); an error reply (NOSCRIPT included:
-redis-py's `Script` then loads the script and calls again) is raised as it is. A connection
-goes back on the list with nothing unread on it: any failure but an error reply disconnects it
-first, so no late reply is ever read as the next call's. After a fork, the child starts with no
-connections of its own.
+twice, as with any retry: the ingest script dedupes); an error reply is raised as it is, and
+after a NOSCRIPT `run` loads the script and runs it again, as redis-py's `Script` does. A
+connection goes back on the list with nothing unread on it: any failure but an error reply
+disconnects it first, so no late reply is ever read as the next call's. After a fork, the child
+starts with no connections of its own.
 
 What it gives up: redis-py's per-command observability hooks (off unless configured).
 """
@@ -28,12 +29,13 @@ import os
 from typing import Any
 
 import redis
+from redis.commands.core import Script
 from redis.connection import AbstractConnection
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 
 class DirectConnections:
-    """`evalsha` (and `script_load`) for redis-py's `Script`, on connections of their own."""
+    """Runs redis-py `Script`s on connections of their own."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
@@ -72,9 +74,14 @@ class DirectConnections:
         finally:
             self._idle.append(conn)  # a disconnected one reconnects when next taken
 
-    def script_load(self, script: str) -> str:
-        """As `redis.Redis.script_load` (redis-py's `Script` calls it after a NOSCRIPT)."""
-        return self.client.script_load(script)
+    def run(self, script: Script, keys: list[Any], args: list[Any]) -> Any:
+        """`script(keys=keys, args=args)`, as redis-py's `Script` runs it: EVALSHA, and after a
+        NOSCRIPT (Redis restarted, or its scripts were flushed) SCRIPT LOAD and EVALSHA again."""
+        try:
+            return self.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            script.sha = self.client.script_load(script.script)
+            return self.evalsha(script.sha, len(keys), *keys, *args)
 
 
 def _send(conn: AbstractConnection, command: tuple[Any, ...]) -> Any:

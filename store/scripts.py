@@ -192,5 +192,8 @@ class Registry:
         if script is None:
             # computing the SHA is all registering does (no round trip)
             script = self._registered[name] = self.client.register_script(source(name))
-        keys, argv = plan(name)
-        return script(keys=_pack(keys, values), args=_pack(argv, values), client=client)
+        keys_plan, argv_plan = plan(name)
+        keys, args = _pack(keys_plan, values), _pack(argv_plan, values)
+        if isinstance(client, DirectConnections):
+            return client.run(script, keys, args)
+        return script(keys=keys, args=args, client=client)

@@ -25,7 +25,7 @@ def direct(redis_client) -> DirectConnections:
 
 
 def echo(redis_client, direct: DirectConnections, value: str) -> str:
-    return redis_client.register_script(ECHO)(keys=[], args=[value], client=direct)
+    return direct.run(redis_client.register_script(ECHO), [], [value])
 
 
 def test_a_script_runs_and_its_link_is_kept_for_the_next_call(redis_client, direct):
@@ -59,7 +59,7 @@ def test_a_flushed_script_is_loaded_again(redis_client, direct):
 
 def test_an_error_reply_is_raised_and_the_link_stays_usable(redis_client, direct):
     with pytest.raises(redis.ResponseError, match="no good"):
-        redis_client.register_script(FAIL)(keys=[], args=[], client=direct)
+        direct.run(redis_client.register_script(FAIL), [], [])
     assert echo(redis_client, direct, "after") == "after"
 
 
@@ -101,4 +101,4 @@ def test_redis_away_fails_the_call_with_a_redis_error():
     client = redis.Redis(host="127.0.0.1", port=9, socket_connect_timeout=1,
                          retry=redis.retry.Retry(redis.backoff.NoBackoff(), 1))
     with pytest.raises(redis.ConnectionError):
-        client.register_script(ECHO)(keys=[], args=["x"], client=DirectConnections(client))
+        DirectConnections(client).run(client.register_script(ECHO), [], ["x"])
