@@ -104,22 +104,28 @@ def both(lanes, redis_client, counted, send) -> dict[str, tuple]:
     return seen
 
 
-def post(path: str, data: bytes, times: int = 1):
+def post(path: str, data: bytes, times: int = 1, terminated: bool = False):
+    """`times` POSTs of `data`; `terminated`: as gunicorn hands a body over (a stream read to
+    its end, `wsgi.input_terminated`), else as the test client does (read to the length)."""
+    environ = {"wsgi.input_terminated": True} if terminated else {}
     return lambda client: [answer(client.post(path, data=data, headers=REQUEST_ID,
-                                              content_type="application/json"))
+                                              content_type="application/json",
+                                              environ_overrides=environ))
                            for _ in range(times)]
 
 
 @FUZZ
 @given(body=st.one_of(bodies(V1), bodies(V5), st.just(encode(V1)), st.just(encode(V5))),
-       times=st.integers(1, 2))
-@example(body=encode(V1), times=2)
-@example(body=encode({**V1, "result": {"resultCode": "NO_SUCH_WORD"}}), times=1)
-@example(body=b"", times=1)
-@example(body=b"[1]", times=1)
-def test_any_callback_body_is_answered_alike(lanes, redis_client, counted, body, times):
+       times=st.integers(1, 2), terminated=st.booleans())
+@example(body=encode(V1), times=2, terminated=True)
+@example(body=encode({**V1, "result": {"resultCode": "NO_SUCH_WORD"}}), times=1,
+         terminated=False)
+@example(body=b"", times=1, terminated=True)
+@example(body=b"[1]", times=1, terminated=False)
+def test_any_callback_body_is_answered_alike(lanes, redis_client, counted, body, times,
+                                             terminated):
     seen = both(lanes, redis_client, counted,
-                post(f"/webhooks/huawei/{WEBHOOK_TOKEN}", body, times))
+                post(f"/webhooks/huawei/{WEBHOOK_TOKEN}", body, times, terminated))
     assert seen["fast"] == seen["flask"]
 
 
@@ -168,6 +174,21 @@ def test_a_failing_sink_is_answered_alike_and_called_once(app, lanes, redis_clie
     assert seen["fast"] == seen["flask"]
     assert len(calls) == 2, "one call per lane: the view raised the lane's failure"
     assert seen["fast"][0][0][0] in (500, 503)
+
+
+def test_a_stream_longer_than_its_length_is_read_alike(lanes, redis_client, counted):
+    # a server that terminates the stream itself: the view reads it to its end, whatever the
+    # length said, and so does the lane
+    def send(client, extra: bytes):
+        data = encode(V1)
+        return [answer(client.post(f"/webhooks/huawei/{WEBHOOK_TOKEN}", headers=REQUEST_ID,
+                                   environ_overrides={"wsgi.input": io.BytesIO(data + extra),
+                                                      "CONTENT_LENGTH": str(len(data)),
+                                                      "wsgi.input_terminated": True}))]
+
+    for extra in (b" ", b"  \n", b"x", b" " * 70_000):
+        seen = both(lanes, redis_client, counted, lambda client, extra=extra: send(client, extra))
+        assert seen["fast"] == seen["flask"]
 
 
 def test_a_body_that_fails_to_arrive_is_answered_alike(lanes, redis_client, counted):
