@@ -1,4 +1,6 @@
-"""The webhook's write path: dedupe and enqueue a batch of events in one Redis round trip.
+"""The webhook's write path: dedupe and enqueue a batch of events in one Redis round trip, on
+connections of its own (store/direct.py: redis-py's per-command pool machinery cost as much CPU as
+the rest of the webhook).
 
 With the RabbitMQ broker, Redis only dedupes (`mark`); the web publishes the fresh events and
 `unmark`s those RabbitMQ did not take, so that the platform's retry counts as new.
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import redis
 
 from store import keys
+from store.direct import DirectConnections
 from store.script_calls import Scripts
 
 
@@ -32,6 +35,7 @@ class IngestStore:
     ) -> None:
         self.client = client
         self.scripts = Scripts(client)
+        self.direct = DirectConnections(client)
         self.queue_messages = keys.dramatiq_queue_messages(namespace, queue_name)
         self.queue = keys.dramatiq_queue(namespace, queue_name)
         self.dedupe_ttl_s = dedupe_ttl_s
@@ -50,7 +54,8 @@ class IngestStore:
             device_quiets=[keys.device_quiet(platform, device) for platform, device in awake],
             dedupe_ttl_s=self.dedupe_ttl_s,
             messages=[(p.message_id, p.message_data) for p in batch], hint_at_ms=hint_at_ms,
-            device_members=[keys.device_tag(platform, device) for platform, device in awake])
+            device_members=[keys.device_tag(platform, device) for platform, device in awake],
+            client=self.direct)
         return [bool(f) for f in flags]
 
     def mark(self, dedupe_keys: list[str], awake: Sequence[tuple[str, str]] = (),

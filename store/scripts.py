@@ -38,13 +38,15 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
+from store.direct import DirectConnections
+
 LUA_DIR = Path(__file__).parent / "lua"
 #: Scripts that use the helpers of common.lua.
 SHARED = ("apply_event", "create_command", "finish_reconcile", "record_error",
           "request_reconcile", "refresh_due", "park")
 
-#: A Redis client or a pipeline a call is queued on.
-Client = redis.Redis | redis.client.Pipeline
+#: A Redis client, a pipeline a call is queued on, or connections of a hot path's own.
+Client = redis.Redis | redis.client.Pipeline | DirectConnections
 
 _NAME = re.compile(r"(\.\.\.|#)?([a-z_][a-z0-9_]*)")
 
@@ -127,15 +129,32 @@ def _read_list(first: str, lines: Iterator[str], name: str) -> tuple[list[str], 
     return entries, line
 
 
-def _pack(entries: tuple[str, ...], values: Mapping[str, Any]) -> list[Any]:
+#: How `_pack` fills in one entry of a header: a value, a variable run, a run's count.
+_VALUE, _RUN, _COUNT = 0, 1, 2
+
+
+def _plan(entries: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    """Each entry as (how, name), worked out once per script rather than on every call."""
+    return tuple((_COUNT, e[1:]) if e.startswith("#") else (_RUN, e[3:]) if e.startswith("...")
+                 else (_VALUE, e) for e in entries)
+
+
+@cache
+def plan(name: str) -> tuple[tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]]:
+    """How a call of script `name` fills in KEYS and ARGV (its header, as `_pack` reads it)."""
+    head = header(name)
+    return _plan(head.keys), _plan(head.argv)
+
+
+def _pack(entries: tuple[tuple[int, str], ...], values: Mapping[str, Any]) -> list[Any]:
     packed: list[Any] = []
-    for entry in entries:
-        if entry.startswith("#"):
-            packed.append(len(values[entry[1:]]))
-        elif entry.startswith("..."):
-            packed += _run_of(values[entry[3:]])
+    for how, name in entries:
+        if how == _VALUE:
+            packed.append(_scalar(values[name]))
+        elif how == _RUN:
+            packed += _run_of(values[name])
         else:
-            packed.append(_scalar(values[entry]))
+            packed.append(len(values[name]))
     return packed
 
 
@@ -173,6 +192,8 @@ class Registry:
         if script is None:
             # computing the SHA is all registering does (no round trip)
             script = self._registered[name] = self.client.register_script(source(name))
-        head = header(name)
-        return script(keys=_pack(head.keys, values), args=_pack(head.argv, values),
-                      client=client)
+        keys_plan, argv_plan = plan(name)
+        keys, args = _pack(keys_plan, values), _pack(argv_plan, values)
+        if isinstance(client, DirectConnections):
+            return client.run(script, keys, args)
+        return script(keys=keys, args=args, client=client)

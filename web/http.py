@@ -5,17 +5,23 @@ from __future__ import annotations
 import hmac
 import json
 import math
+import re
 from typing import Any
 
+import orjson
 import redis
 from dramatiq.errors import BrokerError
-from flask import Flask, Request, jsonify
+from flask import Flask, Request, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 #: Deepest nesting of objects and arrays accepted in a request body. Real bodies nest a few
 #: levels; a body nested some 900 deep parses, then exhausts the stack when it is encoded again
 #: (for Redis, the platform or the answer).
 MAX_JSON_DEPTH = 32
+
+#: A run of digits this long may be an integer beyond 64 bits, which orjson reads as a float and
+#: json as an int: such a body is left to json.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 class ApiError(Exception):
@@ -31,6 +37,12 @@ def error_response(status: int, code: str, message: str, **extra: str):
     response = jsonify({"error": {"code": code, "message": message, **extra}})
     response.status_code = status
     return response
+
+
+def encoded_json_response(body: bytes, status: int = 200) -> Response:
+    """An answer whose JSON is encoded once, up front, as Flask's `jsonify` encodes it (compact,
+    then a newline): for a hot view whose answers are always the same few bodies."""
+    return current_app.response_class(body, status=status, mimetype="application/json")
 
 
 def install_error_handlers(app: Flask) -> None:
@@ -87,6 +99,22 @@ def read_json(request: Request) -> Any:
         raise ApiError(413, "too_large", "request body is over the 64 KiB limit") from None
     if not raw:
         raise ApiError(400, "bad_request", "request body is empty; a JSON object was expected")
+    return parse_json(raw)
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as JSON; ApiError(400) when it is not JSON or fails a check below. Read
+    by orjson where it reads exactly what json does and passes every check; otherwise (and to
+    name what is wrong) by json, with the checks."""
+    if raw.count(b"{") + raw.count(b"[") <= MAX_JSON_DEPTH and not _LONG_DIGITS.search(raw):
+        # orjson refuses NaN, Infinity, numbers out of range, lone surrogates (escaped or not),
+        # invalid UTF-8 and a BOM, and this body cannot nest deeper than MAX_JSON_DEPTH: what it
+        # accepts, json accepts as the same value and the checks below let through. It is some
+        # ten times quicker, on every webhook callback and API call.
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # refused: json says why, in the words these answers have always used
     try:
         body = json.loads(raw, parse_constant=_not_a_number, parse_float=_finite)
         if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH and _too_deep(body):
