@@ -41,7 +41,7 @@ from redis.commands.core import Script
 LUA_DIR = Path(__file__).parent / "lua"
 #: Scripts that use the helpers of common.lua.
 SHARED = ("apply_event", "create_command", "finish_reconcile", "record_error",
-          "request_reconcile", "refresh_due", "park")
+          "request_reconcile", "refresh_due", "park", "record_release")
 
 #: A Redis client or a pipeline a call is queued on.
 Client = redis.Redis | redis.client.Pipeline

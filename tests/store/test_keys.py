@@ -59,3 +59,19 @@ def test_subscription_keys():
     assert keys.subscription("sub_1") == "ck:sub:sub_1"
     assert keys.subscription_lock("sub_1") == "ck:sub:sub_1:lock"
     assert keys.deliveries("onenet", "imei") == "ck:{onenet:imei}:dlv"
+
+
+def test_device_held_key():
+    assert keys.device_held("iotda", "d1") == "ck:{iotda:d1}:held"
+
+
+def test_device_in_flight_key():
+    assert keys.device_in_flight("iotda", "d1") == "ck:{iotda:d1}:inflight"
+
+
+def test_device_platform_ids_key():
+    assert keys.device_platform_ids("iotda", "d1") == "ck:{iotda:d1}:pids"
+
+
+def test_due_release_index():
+    assert keys.DUE_RELEASE == "ck:due:release"
