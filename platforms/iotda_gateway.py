@@ -19,7 +19,7 @@ from cmdkeeper.clock import Clock
 from platforms.errors import PermanentError
 from platforms.gateway import CancelOutcome, Created, CreateRequest, Observed
 from platforms.iotda import IotdaClient, IotdaCommand
-from platforms.iotda_vocab import state_of
+from platforms.iotda_vocab import CANCELED, state_of
 from store.model import State
 from store.ratelimit import Priority
 
@@ -65,6 +65,8 @@ def _no_cancel(what: str) -> PermanentError:
 
 class IotdaGateway:
     platform = PLATFORM
+    #: Revocation happens in cmdkeeper's hold-back queue: a revoked command never left it.
+    canceled_status = CANCELED
 
     def __init__(self, client: IotdaClient, clock: Clock) -> None:
         self.client, self.clock = client, clock

@@ -14,7 +14,7 @@ from typing import Any
 import redis
 
 from store import keys
-from store.holdback import MIN_LEFT_MS, RELEASE_GRACE_MS, expiry_check_ms
+from store.holdback import MIN_LEFT_MS, RELEASE_GRACE_MS, HoldBackQueue, expiry_check_ms
 from store.locks import DeviceLocks
 from store.model import HOLD_BACK_PLATFORMS, Event, Source, State, encode_timeline_entry
 from store.records import Applied, DeviceState, OpenCommand, decode_listing, decode_record
@@ -63,6 +63,7 @@ class CommandStore:
         self.reconcile_after_ms = reconcile_after_s * 1000
         self.scripts = Scripts(client)
         self.locks = DeviceLocks(client)
+        self.holdback = HoldBackQueue(client, max_timeline=MAX_TIMELINE)
 
     def _device_keys(self, platform: str, device_id: str, command_id: str) -> dict[str, str]:
         """The keys a write of one command touches (the apply and create scripts take them all)."""

@@ -25,7 +25,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from dramatiq.errors import BrokerError
@@ -73,18 +73,23 @@ class Claimed:
     now_ms: int
     revoke: list[tuple[str, str, int]]
     reconcile: list[tuple[str, str, int]]
+    #: Devices whose held-back commands (IoTDA) may go to the platform, and whose release job
+    #: did not run in time (docs/architecture.md, "The hold-back queue").
+    release: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def claim(client: redis.Redis, scripts: Scripts, now_ms: int, lookahead_ms: int = 0, *,
           reconcile: bool = True) -> Claimed:
-    """Claim due revocations (and those due within `lookahead_ms`) and, unless told not to, due
-    reconciliations."""
+    """Claim due revocations (and those due within `lookahead_ms`), due releases and, unless
+    told not to, due reconciliations."""
     return Claimed(
         now_ms,
         claim_due(client, scripts, keys.DUE_REVOKE, now_ms, lease_ms=CLAIM_LEASE_MS,
                   limit=CLAIM_LIMIT, lookahead_ms=lookahead_ms),
         claim_due(client, scripts, keys.DUE_RECONCILE, now_ms, lease_ms=CLAIM_LEASE_MS,
                   limit=CLAIM_LIMIT) if reconcile else [],
+        claim_due(client, scripts, keys.DUE_RELEASE, now_ms, lease_ms=CLAIM_LEASE_MS,
+                  limit=CLAIM_LIMIT),
     )
 
 
@@ -103,6 +108,12 @@ def _send_reconcile(platform: str, device_id: str) -> None:
     actors.reconcile_device.send(platform, device_id)
 
 
+def _send_release(platform: str, device_id: str) -> None:
+    from workers import actors
+
+    actors.release_held.send(platform, device_id)
+
+
 class Dispatcher:
     """Sends claimed jobs: due ones at once, upcoming revocations at their deadline.
 
@@ -115,8 +126,10 @@ class Dispatcher:
     """
 
     def __init__(self, send_revoke: Send = _send_revoke,
-                 send_reconcile: Send = _send_reconcile) -> None:
+                 send_reconcile: Send = _send_reconcile,
+                 send_release: Send = _send_release) -> None:
         self.send_revoke, self.send_reconcile = send_revoke, send_reconcile
+        self.send_release = send_release
         self.upcoming: list[tuple[int, str, str]] = []  # a heap of (send at, platform, device)
         self.waiting: set[tuple[str, str]] = set()
         self.sent_ms: dict[tuple[str, str], int] = {}
@@ -136,6 +149,8 @@ class Dispatcher:
                 self.waiting.add(device)
         for platform, device_id, _ in claimed.reconcile:
             self.send_reconcile(platform, device_id)
+        for platform, device_id, _ in claimed.release:
+            self.send_release(platform, device_id)
 
     def send_due(self, now_ms: int) -> int:
         sent = 0
@@ -176,9 +191,9 @@ def sweep(client: redis.Redis, scripts: Scripts, leadership: Leadership, clock: 
         return None
     claimed = claim(client, scripts, clock(), lookahead_ms, reconcile=reconcile)
     dispatch(claimed)
-    if claimed.revoke or claimed.reconcile:
-        log.info("sweep: %d device(s) to revoke, %d to reconcile",
-                 len(claimed.revoke), len(claimed.reconcile))
+    if claimed.revoke or claimed.reconcile or claimed.release:
+        log.info("sweep: %d device(s) to revoke, %d to reconcile, %d to release",
+                 len(claimed.revoke), len(claimed.reconcile), len(claimed.release))
     return claimed
 
 
