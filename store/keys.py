@@ -51,7 +51,8 @@ def device_lock(platform: str, device_id: str) -> str:
 
 def device_held(platform: str, device_id: str) -> str:
     """Sorted set: the device's held-back command ids (IoTDA: recorded PENDING, not yet handed
-    to the platform), scored by creation time: the order they are released in."""
+    to the platform), scored by creation time (one ms past the last if that is not later): the
+    order they are released in."""
     return f"{PREFIX}:{{{platform}:{device_id}}}:held"
 
 

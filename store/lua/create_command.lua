@@ -23,7 +23,7 @@
 --   fewer than `in_flight_limit` of its commands are in flight and no held one with more than
 --   `min_left_ms` left could go first, nothing is recorded and the reply is {'ROOM'} (the
 --   caller sends it, then records it with its platform id). Otherwise it is recorded held
---   (`device_held`, by creation time); if the device has room in flight all the same (held
+--   (`device_held`, in creation order); if the device has room in flight all the same (held
 --   ones go first), it goes on `due_release` at `release_at_ms`;
 -- - with one, it was handed over at once: in flight, its platform id mapped to the record, off
 --   the stale index (the platform expires it: cmdkeeper cannot revoke it) and re-checked at
@@ -134,7 +134,14 @@ else
   redis.call('ZADD', stale, stale_at, command_id)
 end
 if hold then
-  redis.call('ZADD', held, created, command_id)
+  -- in creation order, which is the order of these calls (creations hold the device's lock):
+  -- one after the last held command even in the same millisecond, or on a slower clock
+  local order = tonumber(created)
+  local last = redis.call('ZRANGE', held, -1, -1, 'WITHSCORES')
+  if last[2] and tonumber(last[2]) >= order then
+    order = tonumber(last[2]) + 1
+  end
+  redis.call('ZADD', held, order, command_id)
   if redis.call('SCARD', in_flight) < in_flight_limit then
     redis.call('ZADD', due_release, 'LT', release_at, member)
   end
