@@ -1,10 +1,10 @@
 """Huawei command status notifications: `POST /webhooks/huawei/<webhook_token>`.
 
-Accepts the v1 body `{deviceId, commandId, result: {resultCode, resultDetail}}`. The token in
-the path is the only credential Huawei's callbacks can carry; it is compared in constant time
-and never logged. An IoTDA v5 rule-engine push (`resource: device.command.status`) sent here, as
-rules were before `/webhooks/iotda/<token>` existed, is taken as that webhook takes it
-(webhooks/iotda.py): its command is the `iotda` platform's.
+Accepts the v1 body `{deviceId, commandId, result: {resultCode, resultDetail}}` and the IoTDA v5
+rule-engine body (`resource: device.command.status`, read by webhooks/iotda.py `parse`), both as
+the `huawei` platform's, as before `/webhooks/iotda/<token>` existed (commands created through
+cmdkeeper's `iotda` platform get their pushes there). The token in the path is the only
+credential Huawei's callbacks can carry; it is compared in constant time and never logged.
 
 Only what cmdkeeper cannot use is refused: a wrong token (404), a body that is not JSON or lacks
 valid device and command ids (400), a body over 64 KiB (413). Huawei does not retry a callback
@@ -12,7 +12,7 @@ answered 4xx as it would a success, and counts it toward disabling the callback 
 consecutive failures), so any status a body with good ids carries is answered 200: a status word
 cmdkeeper does not know (platforms/huawei_vocab.py) is enqueued as an event without a state,
 which the worker keeps in the timeline as not applied, with the raw word, and which asks for a
-reconcile of its device.
+reconcile of its device. A v5 `event_time` that does not parse is replaced by the receipt time.
 """
 
 from __future__ import annotations
@@ -39,11 +39,8 @@ def receive(token: str):
     svc = services()
     if not tokens_match(token, svc.config.webhook_token):
         raise ApiError(404, "not_found", "no such webhook")
-    body = read_json_object(request)
-    if body.get("resource") == iotda.RESOURCE:
-        return iotda.take(body)
     now = svc.clock()
-    event = parse(body, received_ms=now)
+    event = parse(read_json_object(request), received_ms=now)
     enqueued = svc.sink.submit([event])[0]
     count_callbacks("huawei", [event], [enqueued], now)
     return {"status": "accepted" if enqueued else "duplicate"}, 200
@@ -60,8 +57,10 @@ def _event(device_id: str, command_id: str, status: Any, at_ms: int) -> Event:
 
 
 def parse(body: dict[str, Any], *, received_ms: int) -> Event:
-    """A v1 notification as an Event; ApiError(400) when it lacks valid ids. A v1 callback
+    """A v1 or v5 notification as an Event; ApiError(400) when it lacks valid ids. A v1 callback
     carries no time: the event's time is when cmdkeeper received it."""
+    if body.get("resource") == iotda.RESOURCE:
+        return iotda.parse(body, received_ms=received_ms, platform="huawei")
     if "resource" in body:
         # another kind of notification (device data, ...): no command status in it
         raise ApiError(400, "unsupported", f"resource must be {iotda.RESOURCE!r}")

@@ -16,9 +16,11 @@ state (kept as not applied, its device reconciled); a push of another resource, 
 fails a configured verifier, is ignored, counted and shown on the dashboard (web/rejections.py).
 A push IoTDA discarded anyway is caught up by reconciliation.
 
-`parse` is shared with the Huawei webhook, which takes these bodies too (a rule pointed at it
-before this URL existed); either way the event is the `iotda` platform's. The push names the
-platform's command id; the worker finds the record cmdkeeper named (store/lua/apply_event.lua).
+`parse` is shared with the Huawei webhook, which takes these bodies too, as it did before this
+URL existed: there they are the `huawei` platform's, read with its vocabulary (a tenant whose
+commands are created through the OceanConnect-style API). Here they are the `iotda` platform's.
+The push names the platform's command id; the worker finds the record cmdkeeper named
+(store/lua/apply_event.lua).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 from flask import Blueprint, request
 
 from cmdkeeper.metric_names import count_callbacks
-from platforms import iotda_vocab
+from platforms import huawei_vocab, iotda_vocab
 from platforms.formats import iotda_to_ms
 from store.model import Event, Source, storable_status
 from web.callback_metrics import callback_counter
@@ -39,6 +41,8 @@ from web.services import services
 
 PLATFORM = "iotda"
 RESOURCE = "device.command.status"
+#: How each webhook that takes these bodies reads their status (the Huawei one: as before).
+VOCABULARIES = {"iotda": iotda_vocab.state_of, "huawei": huawei_vocab.state_of}
 
 bp = Blueprint("webhook_iotda", __name__)
 bp.after_request(callback_counter(PLATFORM))
@@ -53,15 +57,10 @@ def receive(token: str):
     svc = services()
     if not tokens_match(token, svc.config.iotda_push_token):
         raise ApiError(404, "not_found", "no such webhook")
-    return take(read_json_object(request))
-
-
-def take(body: dict[str, Any]):
-    """Verify (if configured), parse and enqueue one push; the view's answer."""
-    svc = services()
     verify = svc.iotda_push_verifier
     if verify is not None and not verify(request.headers, request.get_data(cache=True)):
         return _ignored("bad_signature", "the push failed its signature check")
+    body = read_json_object(request)
     now = svc.clock()
     try:
         event = parse(body, received_ms=now)
@@ -84,10 +83,11 @@ def _object(parent: dict, name: str, path: str) -> dict:
     return value
 
 
-def parse(body: dict[str, Any], *, received_ms: int) -> Event:
-    """A rule-engine push as an Event: ApiError(400) when it lacks valid ids, OtherResource for
-    a push that carries no command status. The status field's name after `command_id` is
-    unconfirmed (docs/platforms.md, "IoTDA"): a missing one is an unknown status."""
+def parse(body: dict[str, Any], *, received_ms: int, platform: str = PLATFORM) -> Event:
+    """A rule-engine push as an Event of `platform`: ApiError(400) when it lacks valid ids,
+    OtherResource for a push that carries no command status. The status field's name after
+    `command_id` is unconfirmed (docs/platforms.md, "IoTDA"): a missing one is an unknown
+    status."""
     if body.get("resource") != RESOURCE:
         raise OtherResource(f"resource must be {RESOURCE!r}, got {body.get('resource')!r}")
     notify = _object(body, "notify_data", "notify_data")
@@ -102,7 +102,7 @@ def parse(body: dict[str, Any], *, received_ms: int) -> Event:
         except (TypeError, ValueError):
             pass  # not yyyyMMddTHHmmssZ: when we received it will do
     status = payload.get("status")
-    state = iotda_vocab.state_of(status) if isinstance(status, str) else None
-    return Event(platform=PLATFORM, device_id=device_id, command_id=command_id, state=state,
+    state = VOCABULARIES[platform](status) if isinstance(status, str) else None
+    return Event(platform=platform, device_id=device_id, command_id=command_id, state=state,
                  platform_status=status if state is not None else storable_status(status),
                  at_ms=at_ms, source=Source.CALLBACK)
