@@ -37,10 +37,19 @@ DEV_DEFAULTS = {
     "ONENET_PUSH_TOKEN": "demo-push-token",
     "EMULATOR_ONENET_PUSH_URL": "http://127.0.0.1:5000/webhooks/onenet",
     "EMULATOR_ONENET_PUSH_TOKEN": "demo-push-token",
+    # IoTDA v5: the emulator checks no signature unless EMULATOR_IOTDA_AK is set, and its rule
+    # engine pushes command statuses to cmdkeeper
+    "IOTDA_ENDPOINT": "http://127.0.0.1:8743",
+    "IOTDA_PROJECT_ID": "demo-project",
+    "IOTDA_AK": "demo-ak",
+    "IOTDA_SK": "demo-sk",
+    "IOTDA_WEBHOOK_TOKEN": "dev-iotda-token",
+    "EMULATOR_IOTDA_PUSH_URL": "http://127.0.0.1:5000/webhooks/iotda/dev-iotda-token",
     "EMULATOR_DEVICES": json.dumps([
         {"platform": "huawei", "device_id": "demo-valve-1", "wake_period_s": 600},
         {"platform": "huawei", "device_id": "demo-meter-2", "wake_period_s": 90},
         {"platform": "onenet", "device_id": "869975031234561", "wake_period_s": 600},
+        {"platform": "iotda", "device_id": "demo-product_demo-lamp-3", "wake_period_s": 600},
     ]),
 }
 
