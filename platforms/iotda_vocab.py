@@ -1,5 +1,5 @@
-"""IoTDA v5 command statuses and how they map onto cmdkeeper's states (docs/iotda-notes.md,
-"Commands").
+"""IoTDA v5 command statuses and how they map onto cmdkeeper's states (docs/platforms.md,
+"IoTDA: commands").
 
 v5 has no CANCELED: nothing revokes a command at the platform, so a command held back by
 cmdkeeper ends EXPIRED there (its `expire_time` ran out) or never reaches the platform at all.
