@@ -63,7 +63,8 @@ class CommandStore:
         self.reconcile_after_ms = reconcile_after_s * 1000
         self.scripts = Scripts(client)
         self.locks = DeviceLocks(client)
-        self.holdback = HoldBackQueue(client, max_timeline=MAX_TIMELINE)
+        self.holdback = HoldBackQueue(client, max_timeline=MAX_TIMELINE,
+                                      reconcile_after_ms=self.reconcile_after_ms)
 
     def _device_keys(self, platform: str, device_id: str, command_id: str) -> dict[str, str]:
         """The keys a write of one command touches (the apply and create scripts take them all)."""

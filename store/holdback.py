@@ -60,10 +60,11 @@ def expiry_check_ms(deadline_ms: int) -> int:
 class HoldBackQueue:
     """The release worker's steps; one script (one round trip) each."""
 
-    def __init__(self, client: redis.Redis, *, max_timeline: int) -> None:
+    def __init__(self, client: redis.Redis, *, max_timeline: int,
+                 reconcile_after_ms: int) -> None:
         self.client = client
         self.scripts = Scripts(client)
-        self.max_timeline = max_timeline
+        self.max_timeline, self.reconcile_after_ms = max_timeline, reconcile_after_ms
 
     def next_held(self, platform: str, device_id: str, *, in_flight_limit: int,
                   now_ms: int) -> HeldCommand | None:
@@ -99,7 +100,8 @@ class HoldBackQueue:
             command_id=command_id, platform_command_id=platform_command_id,
             platform_status=platform_status,
             expire_at_ms=deadline_ms if expire_at_ms is None else expire_at_ms,
-            released_at_ms=now_ms, expiry_check_ms=expiry_check_ms(deadline_ms), entry=entry,
+            released_at_ms=now_ms, reconcile_at_ms=now_ms + self.reconcile_after_ms,
+            expiry_check_ms=expiry_check_ms(deadline_ms), entry=entry,
             max_timeline=self.max_timeline, device_member=keys.device_tag(platform, device_id)))
 
     def release_later(self, platform: str, device_id: str, at_ms: int) -> None:

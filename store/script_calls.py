@@ -68,7 +68,8 @@ class Scripts(Registry):
         self, *, cmd: str, device_held: str, device_in_flight: str, device_platform_ids: str,
         device_stale: str, device_quiet: str, due_revoke: str, due_reconcile: str,
         command_id: str, platform_command_id: str, platform_status: str, expire_at_ms: int,
-        released_at_ms: int, expiry_check_ms: int, entry: str, max_timeline: int,
+        released_at_ms: int, reconcile_at_ms: int, expiry_check_ms: int, entry: str,
+        max_timeline: int,
         device_member: str, client: Client | None = None,
     ) -> int:
         return self.run("record_release", locals(), client)

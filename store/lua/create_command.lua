@@ -23,8 +23,9 @@
 --   fewer than `in_flight_limit` of its commands are in flight and no held one with more than
 --   `min_left_ms` left could go first, nothing is recorded and the reply is {'ROOM'} (the
 --   caller sends it, then records it with its platform id). Otherwise it is recorded held
---   (`device_held`, in creation order); if the device has room in flight all the same (held
---   ones go first), it goes on `due_release` at `release_at_ms`;
+--   (`device_held`, in creation order) and on the stale index, not on the quiet one (the
+--   platform has nothing of it to re-check); if the device has room in flight all the same
+--   (held ones go first), it goes on `due_release` at `release_at_ms`;
 -- - with one, it was handed over at once: in flight, its platform id mapped to the record, off
 --   the stale index (the platform expires it: cmdkeeper cannot revoke it) and re-checked at
 --   `expiry_check_ms` at the latest.
@@ -146,7 +147,10 @@ if hold then
     redis.call('ZADD', due_release, 'LT', release_at, member)
   end
 end
-redis.call('ZADD', quiet, reconcile_at, command_id)
+if not hold then
+  -- a held command has nothing on the platform to re-check: its stale deadline settles it
+  redis.call('ZADD', quiet, reconcile_at, command_id)
+end
 refresh_due(stale, due_revoke, member)
 refresh_due(quiet, due_reconcile, member)
 local status = 'PENDING'

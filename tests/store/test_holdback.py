@@ -38,6 +38,9 @@ def test_room_means_nothing_in_flight_and_no_held_command_that_could_go_first(st
     sent(store, "ck-1", "p-1")
     assert hold(store, "ck-2")  # one in flight: held
     assert store.device_state(P, D).held == ["ck-2"]
+    # revoked by its stale deadline if it is still held then; nothing to re-check on the platform
+    assert redis_client.zscore(keys.device_stale(P, D), "ck-2") == T0 + 600_000
+    assert redis_client.zscore(keys.device_quiet(P, D), "ck-2") is None
 
 
 def test_a_held_command_about_to_go_stale_does_not_keep_a_new_one_waiting(store, redis_client):
@@ -95,4 +98,6 @@ def test_a_release_moves_the_command_from_held_to_in_flight_in_one_step(store, r
     assert redis_client.smembers(keys.device_in_flight(P, D)) == {"ck-2"}
     assert redis_client.hget(keys.device_platform_ids(P, D), "p-2") == "ck-2"
     assert store.device_state(P, D).pending == {}  # the platform expires it now
+    # re-checked just after its expiry (sooner than RECONCILE_AFTER_S here)
+    assert redis_client.zscore(keys.device_quiet(P, D), "ck-2") == T0 + 600_000 + 30_000
     assert store.holdback.next_held(P, D, in_flight_limit=1, now_ms=T0 + 20) is None
