@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from api import openapi_feed, v1
-from api.validation import DEFAULT_EXPIRE_S, MAX_EXPIRE_S, ONENET_METHODS
+from api.openapi_create import create_schemas
 from store.model import PLATFORMS, Source, State
 from web.ids import ID_PATTERN
 
@@ -31,66 +31,6 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 _ID = {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"}
 _TIME = {"type": "string", "format": "date-time", "example": "2024-01-05T10:15:30.000Z"}
-_SECONDS = {"type": "integer", "maximum": MAX_EXPIRE_S}
-_LWM2M_ID = {"type": "integer", "minimum": 0, "maximum": 65535}
-
-
-def _create_schemas() -> dict[str, Any]:
-    common = {
-        "device_id": {**_ID, "description": "the platform's device id (OneNET: the IMEI)"},
-        "service_id": {"type": "string", "minLength": 1, "maxLength": 64},
-        "stale_after_s": {**_SECONDS, "minimum": 1, "nullable": True, "description":
-                          "revoke when still PENDING this long after creation "
-                          "(null or absent: STALE_AFTER_S)"},
-    }
-    expire = f"lifetime on the platform (null or absent: {DEFAULT_EXPIRE_S})"
-    huawei = {
-        "type": "object", "additionalProperties": False,
-        "required": ["platform", "device_id", "service_id", "method", "paras"],
-        "properties": {
-            "platform": {"type": "string", "enum": ["huawei"]}, **common,
-            "method": {"type": "string", "minLength": 1, "maxLength": 128},
-            "paras": {"type": "object", "description": "the command's parameters, as the "
-                                                       "device profile defines them ({} for "
-                                                       "none)"},
-            "expire_in_s": {**_SECONDS, "minimum": 0, "nullable": True,
-                            "description": expire + "; 0: deliver now or fail"},
-        },
-    }
-    required = {"READ": ["obj_id"], "WRITE": ["obj_id", "obj_inst_id", "mode", "data"],
-                "EXECUTE": ["obj_id", "obj_inst_id", "res_id"]}
-    onenet = {
-        f"OneNetCreate{method.title()}": {
-            "type": "object", "additionalProperties": False,
-            "required": ["platform", "device_id", "method", "paras"],
-            "properties": {
-                "platform": {"type": "string", "enum": ["onenet"]}, **common,
-                "method": {"type": "string", "enum": [method]},
-                "paras": {"allOf": [_ref("OneNetParas"), {"required": required[method]}]},
-                "service_id": _nullable(common["service_id"]),
-                "expire_in_s": {**_SECONDS, "minimum": 1, "nullable": True,
-                                "description": expire},
-            },
-        }
-        for method in ONENET_METHODS
-    }
-    return {
-        "HuaweiCreate": huawei, **onenet,
-        "OneNetParas": {
-            "type": "object", "description": "the LwM2M address and content of the command",
-            "properties": {
-                "obj_id": _LWM2M_ID, "obj_inst_id": _LWM2M_ID, "res_id": _LWM2M_ID,
-                "mode": {"type": "integer", "enum": [1, 2],
-                         "description": "WRITE: 1 replace, 2 partial"},
-                "data": {"type": "array", "minItems": 1, "items": {
-                    "type": "object", "required": ["res_id", "val"],
-                    "properties": {"res_id": _LWM2M_ID, "val": {}, "type": {}}}},
-                "args": {"type": "string", "description": "EXECUTE arguments"},
-            },
-        },
-        "CreateCommand": {"oneOf": [_ref("HuaweiCreate"),
-                                    *(_ref(name) for name in onenet)]},
-    }
 
 
 def _record_schemas() -> dict[str, Any]:
@@ -124,8 +64,8 @@ def _record_schemas() -> dict[str, Any]:
             "type": "object", "additionalProperties": False,
             "required": ["platform", "command_id", "device_id", "service_id", "method", "paras",
                          "state", "platform_status", "created_at", "updated_at", "expire_at",
-                         "stale_at", "replaces", "replaced_by", "attempt", "origin",
-                         "timeline"],
+                         "stale_at", "replaces", "replaced_by", "platform_command_id",
+                         "attempt", "origin", "timeline"],
             "properties": {
                 "platform": {"type": "string", "enum": list(PLATFORMS)},
                 "command_id": {"type": "string"}, "device_id": {"type": "string"},
@@ -139,6 +79,10 @@ def _record_schemas() -> dict[str, Any]:
                    ("created_at", "updated_at", "expire_at", "stale_at")},
                 "replaces": _nullable({"type": "string"}),
                 "replaced_by": _nullable({"type": "string"}),
+                "platform_command_id": _nullable({
+                    "type": "string", "description": "the id the platform knows the command "
+                    "by: command_id, except for IoTDA commands created through cmdkeeper, whose "
+                    "record cmdkeeper names; null while such a command is held back"}),
                 "attempt": {"type": "integer"},
                 "origin": _nullable({"type": "string", "enum": ["api", "unknown"],
                                      "description": "unknown: first seen in a callback"}),
@@ -209,7 +153,7 @@ def _path_param(name: str, description: str, example: str) -> dict[str, Any]:
             "description": description, "example": example}
 
 
-_PLATFORM = _path_param("platform", "huawei or onenet", "huawei")
+_PLATFORM = _path_param("platform", "huawei, onenet or iotda", "huawei")
 _DEVICE = _path_param("device_id", "the platform's device id (OneNET: the IMEI)",
                       EXAMPLE_DEVICE)
 
@@ -222,8 +166,9 @@ def spec() -> dict[str, Any]:
         "openapi": OPENAPI_VERSION,
         "info": {"title": "cmdkeeper management API", "version": "1",
                  "description": "Commands to sleeping NB-IoT devices through Huawei OceanConnect"
-                                " and OneNET: create, read, revoke, reconcile. Times are ISO "
-                                "8601 UTC. Errors are {\"error\": {\"code\", \"message\"}}."},
+                                ", Huawei IoTDA v5 and OneNET: create, read, revoke, reconcile. "
+                                "Times are ISO 8601 UTC. Errors are {\"error\": {\"code\", "
+                                "\"message\"}}."},
         "security": [{"bearer": []}],
         "paths": {
             "/api/v1/commands": {"post": {
@@ -294,7 +239,7 @@ def spec() -> dict[str, Any]:
             "securitySchemes": {"bearer": {
                 "type": "http", "scheme": "bearer",
                 "description": "CMDKEEPER_API_TOKEN; every /api/v1 route needs it"}},
-            "schemas": {**_create_schemas(), **_record_schemas(), **openapi_feed.schemas()},
+            "schemas": {**create_schemas(), **_record_schemas(), **openapi_feed.schemas()},
         },
     }
 

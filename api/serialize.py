@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cmdkeeper.clock import ms_to_iso
+from store.model import HOLD_BACK_PLATFORMS
 
 #: Fields every record carries in the API (docs/architecture.md, "The command record").
 RECORD_FIELDS = (
@@ -19,6 +20,7 @@ def record_json(record: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {name: record.get(name) for name in RECORD_FIELDS}
     for name in _TIME_FIELDS:
         out[name] = ms_to_iso(record.get(name))
+    out["platform_command_id"] = platform_command_id(record)
     out["attempt"] = record.get("attempt", 0)
     out["origin"] = record.get("origin")
     if record.get("error"):
@@ -30,3 +32,14 @@ def record_json(record: dict[str, Any]) -> dict[str, Any]:
         for entry in record.get("timeline", [])
     ]
     return out
+
+
+def platform_command_id(record: dict[str, Any]) -> str | None:
+    """The id the platform knows the command by: its record's own id, except where cmdkeeper
+    named the record (IoTDA commands created through it), whose platform id is known once
+    handed over (docs/architecture.md, "The hold-back queue")."""
+    if record.get("platform_command_id"):
+        return record["platform_command_id"]
+    if record.get("platform") in HOLD_BACK_PLATFORMS and record.get("origin") == "api":
+        return None
+    return record.get("command_id")

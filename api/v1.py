@@ -19,8 +19,9 @@ from workers import actors
 from workers.create import DeviceBusy, create_command
 
 #: Platform codes meaning the device does not exist on create (Huawei 100418; OneNET errno 8
-#: "not found", which on a create can only be the IMEI).
-UNKNOWN_DEVICE_CODES = {("huawei", "100418"), ("onenet", "8")}
+#: "not found", which on a create can only be the IMEI; IoTDA IOTDA.014000, the emulator's
+#: choice: docs/platforms.md, "IoTDA").
+UNKNOWN_DEVICE_CODES = {("huawei", "100418"), ("onenet", "8"), ("iotda", "IOTDA.014000")}
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
@@ -83,7 +84,8 @@ def _gateway(platform: str):
     gateways = services().gateways
     if platform not in gateways:
         raise ApiError(400, "platform_not_configured",
-                       f"{platform} is not configured (set its *_BASE_URL and credentials)")
+                       f"{platform} is not configured (set its *_BASE_URL, or IOTDA_ENDPOINT, "
+                       "and credentials)")
     return gateways[platform]
 
 
@@ -118,6 +120,7 @@ def create():
         response.headers["Retry-After"] = "5"
         return response
     if result.replaced:
+        # superseded commands are stale now (IoTDA: only held ones, revoked in cmdkeeper)
         actors.revoke_device.send(body.platform, body.device_id, True)
     record = svc.store.get(body.platform, result.command_id)
     return record_json(record), 201

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from store.model import PLATFORMS
@@ -14,6 +15,10 @@ MAX_EXPIRE_S = 30 * 24 * 3600
 #: Huawei's default lifetime of a cached command (docs/platforms.md, "Huawei: commands").
 DEFAULT_EXPIRE_S = 48 * 3600
 ONENET_METHODS = ("READ", "WRITE", "EXECUTE")
+#: IoTDA keeps a cached command at most two days, and takes `paras` of at most 32 KB
+#: (docs/platforms.md, "IoTDA").
+IOTDA_MAX_EXPIRE_S = 2 * 24 * 3600
+IOTDA_MAX_PARAS_BYTES = 32 * 1024
 
 #: What a missing `paras` is told, per platform.
 PARAS_HINT = {
@@ -22,6 +27,8 @@ PARAS_HINT = {
     "onenet": "paras is required: the LwM2M address and content of the command (READ: "
               "obj_id; WRITE: obj_id, obj_inst_id, mode, data; EXECUTE: obj_id, obj_inst_id, "
               "res_id)",
+    "iotda": "paras is required: the command's parameters as a JSON object, as the product "
+             "model defines them ({} for a command that takes none)",
 }
 
 _CREATE_FIELDS = {"platform", "device_id", "service_id", "method", "paras", "expire_in_s",
@@ -92,8 +99,13 @@ def parse_create(body: dict[str, Any]) -> CreateBody:
     else:
         method = _text(body, "method", 128)
         service_id = _text(body, "service_id", 64)
-    # OneNET needs an expiry later than now; Huawei's 0 means "deliver now or fail"
-    expire = _whole(body, "expire_in_s", 1 if platform == "onenet" else 0, MAX_EXPIRE_S)
+    if platform == "iotda" and len(json.dumps(paras, separators=(",", ":")).encode()) \
+            > IOTDA_MAX_PARAS_BYTES:
+        raise ApiError(400, "bad_field", "paras must be at most 32 KB as JSON for IoTDA")
+    # OneNET needs an expiry later than now and IoTDA reads 0 as 24 hours; Huawei's 0 means
+    # "deliver now or fail"
+    expire = _whole(body, "expire_in_s", 0 if platform == "huawei" else 1,
+                    IOTDA_MAX_EXPIRE_S if platform == "iotda" else MAX_EXPIRE_S)
     return CreateBody(
         platform=platform,
         device_id=check_id(body.get("device_id"), "device_id"),

@@ -65,6 +65,9 @@ def reconcile_one(session: Session, platform: str, device_id: str, priority: Pri
             session.sleep(BUDGET_POLL_S)
         except PlatformError as e:
             return Outcome(device_id, error=str(e))
+    if result.release:
+        # a command in flight ended: the clock hands the device's next held one to a worker
+        session.store.holdback.release_later(platform, device_id, session.now())
     after = command_states(session.client, platform, device_id)
     changes = [(c, before[c][0] if c in before else None, state)
                for c, (state, attempt) in after.items() if before.get(c) != (state, attempt)]
@@ -89,11 +92,15 @@ def known_devices(session: Session, platform: str) -> list[str]:
 
 
 def confirm_all(session: Session, platform: str, count: int) -> None:
-    rate = getattr(session.config, f"{platform}_rate_per_min")
-    minutes = math.ceil(count / rate)
+    if platform == "iotda":  # IoTDA's budget is per second, and a reconcile takes two lists
+        rate, unit = session.config.iotda_rate_per_s, "s"
+        minutes = math.ceil(2 * count / rate / 60)
+    else:
+        rate, unit = getattr(session.config, f"{platform}_rate_per_min"), "min"
+        minutes = math.ceil(count / rate)
     click.confirm(f"Reconcile {count} {platform} device(s)? Each takes at least one call from "
-                  f"the shared budget of {rate}/min (at least {minutes} min, more if the workers "
-                  "are busy).", abort=True)
+                  f"the shared budget of {rate}/{unit} (at least {minutes} min, more if the "
+                  "workers are busy).", abort=True)
 
 
 @click.command("reconcile", short_help="Correct state from platform history (a device or --all).")

@@ -85,7 +85,9 @@ def revoke_command(session: Session, platform: str, device_id: str, every_pendin
     """Cancel a device's stale PENDING commands on the platform, now.
 
     When every PENDING command is to go, one bulk cancel does it (a Huawei cancel task, OneNET
-    cancel-all); otherwise they are cancelled one by one. Prints what was cancelled, what the
+    cancel-all); otherwise they are cancelled one by one. IoTDA cannot cancel: its commands
+    still held back in cmdkeeper are revoked there, with no platform call, and one already
+    handed over expires at the platform at its deadline. Prints what was cancelled, what the
     platform would no longer cancel (it sent it meanwhile) and what failed; exits with 1 when
     some failed.
 
@@ -116,7 +118,8 @@ def revoke_command(session: Session, platform: str, device_id: str, every_pendin
     if not (result.canceled or result.not_canceled or result.failed):
         click.echo(nothing_to_do(session, platform, device_id, only_stale))
         return
-    how = "one bulk cancel" if result.bulk else "one by one"
+    how = ("held back in cmdkeeper: no platform call" if result.held
+           else "one bulk cancel" if result.bulk else "one by one")
     click.echo(f"Revoked {platform} device {device_id} ({how}):")
     report(session, platform, result)
     if result.failed:

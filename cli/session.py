@@ -23,7 +23,7 @@ from cli.errors import EXIT_CONFIG, EXIT_REDIS, CliError, describe_url
 from cmdkeeper.clock import Clock, system_clock
 from cmdkeeper.config import Config, ConfigError
 from dev import demo
-from platforms.factory import huawei_gateway, onenet_gateway
+from platforms.factory import BUILDERS
 from platforms.gateway import Gateway
 from store import actions, connection
 from store.commands import CommandStore
@@ -34,8 +34,11 @@ from workers.runtime import command_store
 PLATFORM_VARIABLES = {
     "huawei": "HUAWEI_BASE_URL, HUAWEI_APP_ID and HUAWEI_SECRET",
     "onenet": "ONENET_BASE_URL and ONENET_API_KEY",
+    "iotda": "IOTDA_ENDPOINT, IOTDA_PROJECT_ID, IOTDA_AK and IOTDA_SK",
 }
-_BUILDERS = {"huawei": huawei_gateway, "onenet": onenet_gateway}
+#: The setting whose presence says a platform is configured at all.
+_BASE_SETTING = {"huawei": "huawei_base_url", "onenet": "onenet_base_url",
+                 "iotda": "iotda_endpoint"}
 
 
 @dataclass
@@ -101,14 +104,14 @@ class Session:
     def gateway(self, platform: str) -> Gateway:
         """The platform's gateway; a one-line error naming the variables when unconfigured."""
         if platform not in self._gateways:
-            base_url = getattr(self.config, f"{platform}_base_url")
+            base_url = getattr(self.config, _BASE_SETTING[platform])
             if not base_url:
                 raise CliError(f"{platform} is not configured: set "
                                f"{PLATFORM_VARIABLES[platform]} (against the demo, run the CLI "
                                "from the directory bin/run runs in)", EXIT_CONFIG)
             try:
-                self._gateways[platform] = _BUILDERS[platform](self.config, self.client,
-                                                               self.clock)
+                self._gateways[platform] = BUILDERS[platform](self.config, self.client,
+                                                              self.clock)
             except ConfigError as e:
                 raise CliError(f"{platform} is not fully configured: {e}", EXIT_CONFIG) from None
         return self._gateways[platform]

@@ -106,6 +106,8 @@ def run_once(session: Session) -> None:
         click.echo(f"  revoke     {platform}:{device_id}  (due {when(deadline)})")
     for platform, device_id, deadline in claimed.reconcile:
         click.echo(f"  reconcile  {platform}:{device_id}  (due {when(deadline)})")
+    for platform, device_id, deadline in claimed.release:
+        click.echo(f"  release    {platform}:{device_id}  (held commands; due {when(deadline)})")
     if session.client.exists(keys.CLOCK_LOCK):
         click.echo("A clock process is running too; claims are leases, so nothing is handed "
                    "out twice.")

@@ -88,6 +88,18 @@ def _notify_secret(env: Mapping[str, str]) -> str:
     return secret
 
 
+#: IoTDA keeps at most 20 PENDING commands per device: the hold-back queue hands it fewer.
+IOTDA_PENDING_CAP = 20
+
+
+def _in_flight(env: Mapping[str, str]) -> int:
+    value = _int(env, "IOTDA_IN_FLIGHT_PER_DEVICE", 1, minimum=1)
+    if value > IOTDA_PENDING_CAP:
+        raise ConfigError(f"IOTDA_IN_FLIGHT_PER_DEVICE must be at most {IOTDA_PENDING_CAP} "
+                          f"(IoTDA's limit of PENDING commands per device), got {value}")
+    return value
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw in ("", "0", "false", "no", "off"):
@@ -126,7 +138,8 @@ class Config:
     iotda_instance_id: str = ""
     #: IoTDA limits API calls per second (enterprise edition: 200/s), not per minute.
     iotda_rate_per_s: int = 50
-    #: The path token of the rule-engine push (`/webhooks/iotda/<token>`), as for Huawei.
+    #: The path token of the rule-engine push (`/webhooks/iotda/<token>`), as for Huawei;
+    #: unset, CMDKEEPER_WEBHOOK_TOKEN serves (see `iotda_push_token`).
     iotda_webhook_token: str = field(default="", repr=False)
     #: How many of a device's commands cmdkeeper hands IoTDA at a time (it holds the rest back).
     iotda_in_flight_per_device: int = 1
@@ -202,7 +215,7 @@ class Config:
             iotda_instance_id=env.get("IOTDA_INSTANCE_ID", ""),
             iotda_rate_per_s=_int(env, "IOTDA_RATE_PER_S", 50, minimum=1),
             iotda_webhook_token=env.get("IOTDA_WEBHOOK_TOKEN", ""),
-            iotda_in_flight_per_device=_int(env, "IOTDA_IN_FLIGHT_PER_DEVICE", 1, minimum=1),
+            iotda_in_flight_per_device=_in_flight(env),
             stale_after_s=_int(env, "STALE_AFTER_S", 3600, minimum=1),
             supersede=_flag(env, "SUPERSEDE"),
             reconcile_after_s=_int(env, "RECONCILE_AFTER_S", 900, minimum=1),
@@ -225,6 +238,13 @@ class Config:
             notify_retry_for_s=_int(env, "NOTIFY_RETRY_FOR_S", 86_400, minimum=1),
             notify_allow_insecure=_flag(env, "NOTIFY_ALLOW_INSECURE"),
         )
+
+    @property
+    def iotda_push_token(self) -> str:
+        """The path token of `/webhooks/iotda/<token>`: IOTDA_WEBHOOK_TOKEN, else the Huawei
+        callbacks' CMDKEEPER_WEBHOOK_TOKEN (one secret fewer to set; a token of its own keeps
+        one leaked URL from opening the other)."""
+        return self.iotda_webhook_token or self.webhook_token
 
     def with_(self, **changes: object) -> Config:
         """A copy with some settings changed (tests use this)."""

@@ -96,8 +96,9 @@ REVOCATIONS = Counter(
 REVOCATION_RESULTS = Counter(
     "cmdkeeper_revocation_results_total",
     "Commands a revocation dealt with, by mode (bulk: one cancel task or cancel-all; single: one "
-    "cancel per command) and result (canceled, not_cancellable: sent meanwhile, failed: refused "
-    "for good).", ("platform", "mode", "result"))
+    "cancel per command; held: held back in cmdkeeper (IoTDA), revoked without a platform call) "
+    "and result (canceled, not_cancellable: sent meanwhile, failed: refused for good).",
+    ("platform", "mode", "result"))
 
 #: Buckets of the revocation lag, in seconds: what matters is how far below SWEEP_INTERVAL_S.
 REVOCATION_LAG_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
@@ -230,7 +231,7 @@ def counts_revocations(fn: F) -> F:
     @functools.wraps(fn)
     def call(store, gateway, *args, **kwargs):
         result = fn(store, gateway, *args, **kwargs)
-        mode = "bulk" if result.bulk else "single"
+        mode = "held" if result.held else "bulk" if result.bulk else "single"
         for name, ids in (("canceled", result.canceled), ("failed", result.failed),
                           ("not_cancellable", result.not_canceled)):
             REVOCATION_RESULTS.inc(len(ids), platform=gateway.platform, mode=mode, result=name)

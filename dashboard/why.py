@@ -11,7 +11,11 @@ policy and the time, mirroring what the clock and the workers do:
   history re-checked; a permanent refusal is kept as the record's `error` and also parked; a
   re-check that finds it still waiting makes it revocable again (store/lua/apply_event.lua);
 - every open command has a quiet deadline: after RECONCILE_AFTER_S without news, the device's
-  history is re-checked, and again that long after each re-check (workers/reconcile.py).
+  history is re-checked, and again that long after each re-check (workers/reconcile.py);
+- on IoTDA (no cancel) a command waits in cmdkeeper's hold-back queue until the ones ahead are
+  final, and is revoked there, without a platform call, if it goes stale first; one handed over
+  is the platform's to expire at its deadline, and its history is re-checked just after
+  (docs/architecture.md, "The hold-back queue").
 """
 
 from __future__ import annotations
@@ -59,6 +63,10 @@ def _pending(command: dict[str, Any], view: DeviceView, config: Config, now_ms: 
     command_id = command["command_id"]
     stale_at = view.stale_at.get(command_id)
     error = command.get("error")
+    if command.get("platform_command_id") and command.get("released_at"):
+        return _handed_over(command, view, config, now_ms)
+    if command_id in view.held and stale_at is not None and stale_at > now_ms:
+        return _held(command, view, config, now_ms, stale_at)
     if stale_at is None:
         if error:
             recheck = _recheck(command, view, config, now_ms, repeat=False)
@@ -79,6 +87,9 @@ def _pending(command: dict[str, Any], view: DeviceView, config: Config, now_ms: 
         prefix += f"Superseded by command {command['replaced_by']}. "
     if error:
         prefix += f"An earlier revocation failed ({_describe(error)}). "
+    if command_id in view.held:
+        prefix += ("Held back, never handed to the platform: it is revoked here, without a "
+                   "platform call. ")
     if stale_at > now_ms:
         expire_at = command.get("expire_at")
         if expire_at and now_ms < expire_at < stale_at:
@@ -100,6 +111,41 @@ def _pending(command: dict[str, Any], view: DeviceView, config: Config, now_ms: 
         return prefix + since + f"its revocation is {overdue}."
     return (prefix + since + "the clock hands it to a worker for revocation within "
             f"{config.sweep_interval_s} s.")
+
+
+def _held(command: dict[str, Any], view: DeviceView, config: Config, now_ms: int,
+          stale_at: int) -> str:
+    """A command in the hold-back queue, not stale yet."""
+    command_id = command["command_id"]
+    ahead = [c["command_id"] for c in reversed(view.commands) if c["command_id"] in view.in_flight]
+    ahead = ahead or view.held[:view.held.index(command_id)]
+    then = (f"becomes stale at {when(stale_at, now_ms)} and will then be revoked here without "
+            "a platform call")
+    if ahead:
+        return (f"Held back: waiting for command {ahead[0]} ahead to finish (the platform is "
+                f"given {config.iotda_in_flight_per_device} of the device's commands at a time"
+                f", as it cannot revoke them); {then}.")
+    due = view.release_due_ms
+    soon = (f"the clock hands it over by {when(due, now_ms)} if no worker has"
+            if due is not None else "a worker hands it over now")
+    return f"Held back, the device has room now: {soon}; else it {then}."
+
+
+def _handed_over(command: dict[str, Any], view: DeviceView, config: Config,
+                 now_ms: int) -> str:
+    """A command the hold-back queue handed over: the platform's to expire."""
+    released, expire_at = command.get("released_at"), command.get("expire_at")
+    expire_s = (expire_at - released) // 1000 if expire_at and released else None
+    sent = (f"Sent to the platform (as {command['platform_command_id']}) at "
+            f"{when(released, now_ms)}" + (f" with expire_time {expire_s} s" if expire_s else ""))
+    recheck = _recheck(command, view, config, now_ms, purpose=" to learn what became of it",
+                       repeat=False)
+    if expire_at and expire_at > now_ms:
+        return (f"{sent}; waiting for the device to wake. The platform cannot revoke it: it "
+                f"expires it at {when(expire_at, now_ms)} if the device has not taken it by "
+                f"then; {recheck}.")
+    return (f"{sent}; the platform should have expired it at {when(expire_at, now_ms)} unless "
+            f"the device took it first; {recheck}.")
 
 
 def _recheck(command: dict[str, Any], view: DeviceView, config: Config, now_ms: int, *,

@@ -43,6 +43,8 @@ DEVICES = (
     # wakes every 20 s: a command to it is always delivered well within the stale minute
     {"platform": "huawei", "device_id": "demo-meter-2", "wake_period_s": 20},
     {"platform": "onenet", "device_id": "869975031234561", "wake_period_s": 30},
+    # asleep until woken: a second command to it is held back by cmdkeeper, then revoked here
+    {"platform": "iotda", "device_id": "demo-product_demo-lamp-3", "wake_period_s": 0},
 )
 
 #: Variables named in the file for the CLI, besides the settings.
@@ -76,6 +78,14 @@ def defaults(env: Mapping[str, str], var_dir: Path) -> dict[str, str]:
         "EMULATOR_PORT": emulator_port,
         "EMULATOR_ONENET_PUSH_URL": f"{web}/webhooks/onenet",
         "EMULATOR_ONENET_PUSH_TOKEN": "demo-push-token",
+        # IoTDA v5: the emulator checks no signature unless EMULATOR_IOTDA_AK is set; its rule
+        # engine pushes command statuses to cmdkeeper
+        "IOTDA_ENDPOINT": emulator,
+        "IOTDA_PROJECT_ID": "demo-project",
+        "IOTDA_AK": "demo-ak",
+        "IOTDA_SK": "demo-sk",
+        "IOTDA_WEBHOOK_TOKEN": "dev-iotda-token",
+        "EMULATOR_IOTDA_PUSH_URL": f"{web}/webhooks/iotda/dev-iotda-token",
         "EMULATOR_STATE_FILE": str(var_dir / "emulator" / "state.pickle"),
         "EMULATOR_DEVICES": json.dumps(list(DEVICES)),
     }

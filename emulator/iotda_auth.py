@@ -1,8 +1,8 @@
 """IoTDA v5 errors and request authentication: AK/SK signatures (both schemes) or an IAM token.
 
 With `iotda_ak`/`iotda_sk` set, every call must be signed as Huawei Cloud's SDK signs it
-(docs/iotda-notes.md, "Auth"), and this module checks the signature by rebuilding it from the
-request as received:
+(docs/platforms.md, "IoTDA: authentication"), and this module checks the signature by
+rebuilding it from the request as received:
 - canonical request = method, canonical URI (each path segment percent-encoded, `~` kept, a
   trailing `/`), canonical query (pairs sorted, percent-encoded), the signed headers as
   `name:value` lines, the signed header names joined by `;`, and the hex SHA-256 of the body
@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from emulator.settings import Settings
 
 #: error_code -> (HTTP status, error_msg). IOTDA.0000xx are Huawei's public common error codes;
-#: the others are the emulator's choices (docs/iotda-notes.md, "Errors").
+#: the others are the emulator's choices (docs/platforms.md, "IoTDA: errors").
 ERRORS = {
     "IOTDA.000006": (400, "Invalid input data."),
     "IOTDA.000008": (400, "Invalid input. Bad request, for more detail, refer to the error "

@@ -1,6 +1,6 @@
 """IoTDA's rule engine HTTP forwarding of `device.command.status`: discard, blocklist, backlog.
 
-What the platform documents (docs/iotda-notes.md, "Push (rule engine)"): a push that is not
+What the platform documents (docs/platforms.md, "IoTDA: push"): a push that is not
 answered 200 within 15 s is failed and **discarded** (never retried). After 10 consecutive
 failures the target host is blocklisted: messages then pile up (24 h at most here) and the host
 is tried again every 3 min; once it answers 200 the backlog drains, in order. All three figures

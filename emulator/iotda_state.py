@@ -1,6 +1,6 @@
 """IoTDA v5 cached (asynchronous) commands: records, the device lifecycle, the status pushes.
 
-Lifecycle (docs/iotda-notes.md, "Commands"): `send_strategy=delay` (the default) creates a
+Lifecycle (docs/platforms.md, "IoTDA: commands"): `send_strategy=delay` (the default) creates a
 PENDING command, cached until the device reports; a device's cached commands go one at a time,
 in order: SENT -> DELIVERED (the device ACKs) -> SUCCESSFUL or FAILED (its result); no ACK ->
 TIMEOUT after the 80-120 s retransmission window; still PENDING at `expire_time` (0 or absent:
@@ -255,8 +255,8 @@ class IotdaPlatform:
                                     "status": status})
 
     def _push_body(self, cmd: IotdaCommand) -> dict[str, Any]:
-        """The rule engine's `device.command.status` message (docs/iotda-notes.md,
-        "Push (rule engine)")."""
+        """The rule engine's `device.command.status` message (docs/platforms.md,
+        "IoTDA: push")."""
         s, now = self.settings, self.engine.now_ms
         product = s.iotda_product_id
         node = cmd.device_id.removeprefix(f"{product}_")

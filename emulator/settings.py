@@ -61,7 +61,7 @@ class Settings:
     onenet_timeout_send_status: int = 6  #: send_status once retries run out (6; 2018 doc: 7)
     onenet_push_on: tuple[int, ...] = (5, 6)  #: send_status values that push a type 7
     onenet_cached_limit: int = 10
-    # IoTDA v5 (docs/iotda-notes.md). No key: any request is accepted, signed or not.
+    # IoTDA v5 (docs/platforms.md, "IoTDA"). No key: any request is accepted, signed or not.
     iotda_ak: str | None = None  #: with iotda_sk: every call must be signed with this key pair
     iotda_sk: str | None = None
     iotda_project_id: str | None = None  #: set: the path's project_id must be this one

@@ -20,8 +20,8 @@ from store.ratelimit import WINDOW_MARGIN_MS, RateLimiter
 from store.tokens import TokenStore
 
 #: Each platform's gateway type: what is known of a platform without building its client.
-GATEWAY_TYPES: dict[str, type[HuaweiGateway] | type[OneNetGateway]] = {
-    "huawei": HuaweiGateway, "onenet": OneNetGateway}
+GATEWAY_TYPES: dict[str, type[HuaweiGateway] | type[OneNetGateway] | type[IotdaGateway]] = {
+    "huawei": HuaweiGateway, "onenet": OneNetGateway, "iotda": IotdaGateway}
 
 
 def canceled_status(platform: str) -> str:
@@ -90,6 +90,10 @@ def iotda_gateway(config: Config, client: redis.Redis, clock: Clock,
                         config.iotda_project_id, config.iotda_ak, config.iotda_sk,
                         limiter=limiter, instance_id=config.iotda_instance_id)
     return IotdaGateway(iotda, clock)
+
+
+#: Each platform's builder, by name (the CLI builds only the one it needs).
+BUILDERS = {"huawei": huawei_gateway, "onenet": onenet_gateway, "iotda": iotda_gateway}
 
 
 def build_gateways(config: Config, client: redis.Redis, clock: Clock) -> dict[str, Gateway]:

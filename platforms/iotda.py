@@ -1,5 +1,5 @@
-"""Huawei IoTDA v5 client (docs/iotda-notes.md): cached (asynchronous) device commands: create,
-show, list the in-queue ones, list history.
+"""Huawei IoTDA v5 client (docs/platforms.md, "IoTDA"): cached (asynchronous) device commands:
+create, show, list the in-queue ones, list history.
 
 Requests are signed by the official SDK's own signer (huaweicloudsdkcore: `BasicCredentials`
 -> `SDK-HMAC-SHA256`, or the derived `V11-HMAC-SHA256` for an instance endpoint's region) and
@@ -58,7 +58,7 @@ DERIVED_SERVICE = "iotdm"
 #: Throttling answers: the API gateway's code, and IoTDA's own rate-limit codes.
 THROTTLED_CODES = frozenset({"APIG.0308", "IOTDA.021101", "IOTDA.021102"})
 #: The 21st PENDING command of a device. Huawei's code is not in the public material we found;
-#: this is the emulator's (docs/iotda-notes.md, "Errors").
+#: this is the emulator's (docs/platforms.md, "IoTDA: errors").
 PENDING_LIMIT_CODES = frozenset({"IOTDA.014108"})
 
 

@@ -1,8 +1,9 @@
 """IoTDA v5 behind the Gateway interface, for what v5 can do: create, show, history.
 
-v5 has no cancel (docs/iotda-notes.md): `cancel_one`, `cancel_all` and `follow` refuse with
-PermanentError `no_cancel`. Revocation is done by not handing the platform more than it needs
-(the hold-back queue, built on this): each command goes out with `expire_time` = the time left
+v5 has no cancel (docs/platforms.md, "IoTDA: commands"): `cancel_one`, `cancel_all` and
+`follow` refuse with PermanentError `no_cancel`. Revocation is done by not handing the platform
+more than it needs (the hold-back queue, workers/holdback.py; docs/platforms.md, "IoTDA:
+revocation"): each command goes out with `expire_time` = the time left
 until it would be stale, so the platform's own EXPIRED is the revocation. So `create` refuses a
 command with no time left (IoTDA reads 0 as "24 hours"), and caps it at the platform's two days
 (`expire_at_ms` says when it will really expire).
@@ -19,7 +20,7 @@ from cmdkeeper.clock import Clock
 from platforms.errors import PermanentError
 from platforms.gateway import CancelOutcome, Created, CreateRequest, Observed
 from platforms.iotda import IotdaClient, IotdaCommand
-from platforms.iotda_vocab import state_of
+from platforms.iotda_vocab import CANCELED, state_of
 from store.model import State
 from store.ratelimit import Priority
 
@@ -65,6 +66,8 @@ def _no_cancel(what: str) -> PermanentError:
 
 class IotdaGateway:
     platform = PLATFORM
+    #: Revocation happens in cmdkeeper's hold-back queue: a revoked command never left it.
+    canceled_status = CANCELED
 
     def __init__(self, client: IotdaClient, clock: Clock) -> None:
         self.client, self.clock = client, clock

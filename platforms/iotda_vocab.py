@@ -1,13 +1,18 @@
-"""IoTDA v5 command statuses and how they map onto cmdkeeper's states (docs/iotda-notes.md,
-"Commands").
+"""IoTDA v5 command statuses and how they map onto cmdkeeper's states (docs/platforms.md,
+"IoTDA: commands").
 
 v5 has no CANCELED: nothing revokes a command at the platform, so a command held back by
 cmdkeeper ends EXPIRED there (its `expire_time` ran out) or never reaches the platform at all.
+A held command cmdkeeper revokes is recorded CANCELED with the status HELD (`CANCELED` below):
+the platform never had it, and has no word for it.
 """
 
 from __future__ import annotations
 
-from store.model import State
+from store.model import HELD_STATUS, State
+
+#: The `platform_status` of a revoked command: it was held in cmdkeeper, never on the platform.
+CANCELED = HELD_STATUS
 
 #: IoTDA `status` -> state.
 STATES = {

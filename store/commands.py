@@ -14,14 +14,17 @@ from typing import Any
 import redis
 
 from store import keys
+from store.holdback import MIN_LEFT_MS, RELEASE_GRACE_MS, HoldBackQueue, expiry_check_ms
 from store.locks import DeviceLocks
-from store.model import Event, Source, State, decode_timeline, encode_timeline_entry
+from store.model import HOLD_BACK_PLATFORMS, Event, Source, State, encode_timeline_entry
+from store.records import Applied, DeviceState, OpenCommand, decode_listing, decode_record
 from store.script_calls import Scripts
+
+__all__ = ["Applied", "CommandStore", "DeviceState", "NewCommand", "OpenCommand",
+           "decode_listing", "decode_record"]
 
 #: Timeline entries kept per command (the first and the newest); bounds memory per command.
 MAX_TIMELINE = 32
-
-_INT_FIELDS = ("attempt", "created_at", "updated_at", "expire_at", "stale_at")
 
 
 @dataclass(frozen=True)
@@ -40,23 +43,9 @@ class NewCommand:
     replaces: str | None = None
     platform_status: str = "PENDING"
     extra: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class OpenCommand:
-    command_id: str
-    state: State
-    created_ms: int | None
-    origin: str
-
-
-@dataclass(frozen=True)
-class DeviceState:
-    """What revocation and reconciliation need to know about one device."""
-
-    open: list[OpenCommand]
-    #: PENDING command id -> when it becomes (or became) stale, epoch ms.
-    pending: dict[str, int]
+    #: The platform's id, where the record is named by cmdkeeper (IoTDA: a command handed over
+    #: at once on creation); empty elsewhere.
+    platform_command_id: str = ""
 
 
 #: Told of each event applied: (the event, its outcome, whether a stale PENDING command moved).
@@ -74,6 +63,8 @@ class CommandStore:
         self.reconcile_after_ms = reconcile_after_s * 1000
         self.scripts = Scripts(client)
         self.locks = DeviceLocks(client)
+        self.holdback = HoldBackQueue(client, max_timeline=MAX_TIMELINE,
+                                      reconcile_after_ms=self.reconcile_after_ms)
 
     def _device_keys(self, platform: str, device_id: str, command_id: str) -> dict[str, str]:
         """The keys a write of one command touches (the apply and create scripts take them all)."""
@@ -92,6 +83,10 @@ class CommandStore:
             "events_seq": keys.EVENTS_SEQ,
             "device_final": keys.device_final(platform, device_id),
             "due_retain": keys.DUE_RETAIN,
+            "device_held": keys.device_held(platform, device_id),
+            "device_in_flight": keys.device_in_flight(platform, device_id),
+            "device_platform_ids": keys.device_platform_ids(platform, device_id),
+            "due_release": keys.DUE_RELEASE,
         }
 
     def apply_event(
@@ -102,17 +97,38 @@ class CommandStore:
         fill: dict[str, str] | None = None,
         pipe: redis.client.Pipeline | None = None,
     ) -> tuple[str, State | None] | None:
-        """Apply one event; returns (created | moved | late | duplicate | unchanged | unknown, the
-        command's state, None when it has no record).
+        """`apply`, as (outcome, state); with `pipe`, the script is queued on that pipeline and
+        None is returned (bulk loads)."""
+        if pipe is not None:
+            self._apply(event, now_ms, fill, pipe)
+            return None
+        applied = self.apply(event, now_ms, fill=fill)
+        return applied.outcome, applied.state
+
+    def apply(self, event: Event, now_ms: int, *,
+              fill: dict[str, str] | None = None) -> Applied:
+        """Apply one event: created | moved | late | duplicate | unchanged | unknown | wait.
 
         An unknown command seen in a callback asks for a reconcile of its device; one learned from
         history does not (it came from there). An event without a state (a status cmdkeeper does
         not know) is only noted on the timeline, and asks for a reconcile. `fill` sets fields the
-        record lacks. With `pipe`, the script is queued on that pipeline and None is returned
-        (bulk loads).
+        record lacks. An event naming a platform's id finds the record cmdkeeper named (IoTDA);
+        one naming a command cmdkeeper does not know, on such a platform, while its device is
+        locked, is not applied (`wait`): a creation or release may be recording it right now.
         """
-        result = self.scripts.apply_event(
+        result = self._apply(event, now_ms, fill, None)
+        applied = Applied(result[0], State(result[1]) if result[1] else None,
+                          len(result) > 2 and result[2] == 1,
+                          len(result) > 3 and result[3] == 1)
+        if self.on_applied is not None and applied.outcome != "wait":
+            self.on_applied(event, applied.outcome, applied.was_stale)
+        return applied
+
+    def _apply(self, event: Event, now_ms: int, fill: dict[str, str] | None,
+               pipe: redis.client.Pipeline | None) -> list[Any]:
+        return self.scripts.apply_event(
             **self._device_keys(event.platform, event.device_id, event.command_id),
+            device_lock=keys.device_lock(event.platform, event.device_id),
             platform=event.platform, device_id=event.device_id, command_id=event.command_id,
             state=event.state.value if event.state is not None else "",
             entry=encode_timeline_entry(event, "{a}"),
@@ -120,20 +136,38 @@ class CommandStore:
             reconcile_after_ms=self.reconcile_after_ms,
             device_member=keys.device_tag(event.platform, event.device_id),
             max_timeline=MAX_TIMELINE, request_reconcile=event.source is not Source.RECONCILE,
-            at_ms=event.at_ms, source=event.source.value, fill=fill or {}, client=pipe,
+            at_ms=event.at_ms, source=event.source.value,
+            cmd_prefix=keys.command(event.platform, event.device_id, ""),
+            wait_if_locked=event.platform in HOLD_BACK_PLATFORMS,
+            release_at_ms=now_ms + RELEASE_GRACE_MS, fill=fill or {}, client=pipe,
         )
-        if pipe is not None:
-            return None
-        outcome, state = result[0], result[1]
-        if self.on_applied is not None:
-            self.on_applied(event, outcome, result[2:] == [1])
-        return outcome, State(state) if state else None
 
     def create_command(self, new: NewCommand, *, supersede: bool = False,
-                       now_ms: int | None = None, pipe: redis.client.Pipeline | None = None
-                       ) -> tuple[State, list[str]] | None:
+                       now_ms: int | None = None, pipe: redis.client.Pipeline | None = None,
+                       in_flight_limit: int = 0) -> tuple[State, list[str]] | None:
         """Record a created command; returns its state and the commands it superseded (None
-        when queued on `pipe`)."""
+        when queued on `pipe`). A command the hold-back queue handed over at once carries its
+        `platform_command_id` and the queue's `in_flight_limit`."""
+        result = self._create(new, supersede, now_ms, pipe, in_flight_limit)
+        if pipe is not None:
+            return None
+        state, *replaced = result
+        return State(state), replaced
+
+    def hold_unless_room(self, new: NewCommand, *, in_flight_limit: int, supersede: bool,
+                         now_ms: int) -> tuple[bool, list[str]]:
+        """Record `new` held back (PENDING, HELD), unless its device has room in flight and no
+        held command could go before it: (held, superseded commands); (False, []) means
+        nothing was recorded and the caller hands it over itself (docs/architecture.md, "The
+        hold-back queue")."""
+        result = self._create(new, supersede, now_ms, None, in_flight_limit)
+        if result[0] == "ROOM":
+            return False, []
+        return True, list(result[1:])
+
+    def _create(self, new: NewCommand, supersede: bool, now_ms: int | None,
+                pipe: redis.client.Pipeline | None, in_flight_limit: int) -> list[str]:
+        now = new.created_ms if now_ms is None else now_ms
         entry = encode_timeline_entry(Event(
             platform=new.platform, device_id=new.device_id, command_id=new.command_id,
             state=State.PENDING, platform_status=new.platform_status, at_ms=new.created_ms,
@@ -145,23 +179,23 @@ class CommandStore:
             "platform_status": new.platform_status,
             **({"expire_at": new.expire_at_ms} if new.expire_at_ms is not None else {}),
             **({"replaces": new.replaces} if new.replaces else {}),
+            **({"platform_command_id": new.platform_command_id, "released_at": now}
+               if new.platform_command_id else {}),
             **new.extra,
         }
-        result = self.scripts.create_command(
+        deadline = min(new.stale_at_ms, new.expire_at_ms or new.stale_at_ms)
+        return self.scripts.create_command(
             **self._device_keys(new.platform, new.device_id, new.command_id),
             command_id=new.command_id, device_id=new.device_id, created_ms=new.created_ms,
             stale_at_ms=new.stale_at_ms, reconcile_at_ms=new.created_ms + self.reconcile_after_ms,
             device_member=keys.device_tag(new.platform, new.device_id), entry=entry,
             max_timeline=MAX_TIMELINE, supersede=supersede, service_id=new.service_id,
-            method=new.method, now_ms=new.created_ms if now_ms is None else now_ms,
+            method=new.method, now_ms=now,
             cmd_prefix=keys.command(new.platform, new.device_id, ""), platform=new.platform,
-            record=record,
-            client=pipe,
+            in_flight_limit=in_flight_limit, platform_command_id=new.platform_command_id,
+            min_left_ms=MIN_LEFT_MS, release_at_ms=now,
+            expiry_check_ms=expiry_check_ms(deadline), record=record, client=pipe,
         )
-        if pipe is not None:
-            return None
-        state, *replaced = result
-        return State(state), replaced
 
     def get(self, platform: str, command_id: str) -> dict[str, Any] | None:
         device_id = self.client.hget(keys.command_device_index(platform, command_id), command_id)
@@ -181,10 +215,12 @@ class CommandStore:
         return decode_listing(rows)
 
     def device_state(self, platform: str, device_id: str) -> DeviceState:
-        """The device's open commands and its PENDING ones with their stale deadlines."""
-        open_flat, pending_flat = self.scripts.device_state(
+        """The device's open commands, its PENDING ones with their stale deadlines, and the ones
+        it holds back."""
+        open_flat, pending_flat, held = self.scripts.device_state(
             device_quiet=keys.device_quiet(platform, device_id),
             device_stale=keys.device_stale(platform, device_id),
+            device_held=keys.device_held(platform, device_id),
             cmd_prefix=keys.command(platform, device_id, ""),
         )
         open_commands = [
@@ -194,7 +230,7 @@ class CommandStore:
         ]
         pending = {pending_flat[i]: int(float(pending_flat[i + 1]))
                    for i in range(0, len(pending_flat), 2)}
-        return DeviceState(open_commands, pending)
+        return DeviceState(open_commands, pending, list(held))
 
     def finish_reconcile(self, platform: str, device_id: str, now_ms: int) -> None:
         self.scripts.finish_reconcile(
@@ -239,21 +275,3 @@ class CommandStore:
 
     def ping(self) -> bool:
         return bool(self.client.ping())
-
-
-def decode_listing(rows: list[list[str]]) -> list[dict[str, Any]]:
-    """The records the `list_device` script returns, each a flat field/value list."""
-    return [decode_record(dict(zip(row[::2], row[1::2], strict=True))) for row in rows]
-
-
-def decode_record(raw: dict[str, str]) -> dict[str, Any]:
-    """A stored hash as a record dict: ints for times, paras as JSON, the timeline decoded."""
-    record: dict[str, Any] = dict(raw)
-    for name in _INT_FIELDS:
-        if record.get(name) not in (None, ""):
-            record[name] = int(record[name])
-    record["paras"] = json.loads(raw["paras"]) if raw.get("paras") else None
-    if raw.get("error"):
-        record["error"] = json.loads(raw["error"])
-    record["timeline"] = decode_timeline(record.pop("tl", ""))
-    return record

@@ -35,6 +35,11 @@ class DeviceView:
     #: Command id -> (subscription, state, attempt) -> when the subscriber took that event (ms),
     #: as long as the feed keeps events.
     taken: dict[str, dict[tuple[str, str, int], int]] = field(default_factory=dict)
+    #: The hold-back queue (IoTDA): the commands held, oldest first; those handed over and not
+    #: final; and the device's place on the release index (when the clock sends a release job).
+    held: list[str] = field(default_factory=list)
+    in_flight: set[str] = field(default_factory=set)
+    release_due_ms: int | None = None
 
     def taken_by(self, command_id: str, state: str, attempt: int) -> list[tuple[str, int]]:
         """(subscription, when) of each subscriber that took this state of the command."""
@@ -60,7 +65,11 @@ def read_device(store: CommandStore, platform: str, device_id: str,
     pipe.zscore(keys.DUE_REVOKE, tag)
     pipe.zscore(keys.DUE_RECONCILE, tag)
     pipe.hgetall(keys.deliveries(platform, device_id))
-    rows, total, stale, quiet, revoke_due, reconcile_due, taken = pipe.execute()
+    pipe.zrange(keys.device_held(platform, device_id), 0, -1)
+    pipe.smembers(keys.device_in_flight(platform, device_id))
+    pipe.zscore(keys.DUE_RELEASE, tag)
+    (rows, total, stale, quiet, revoke_due, reconcile_due, taken, held, in_flight,
+     release_due) = pipe.execute()
     quiet_at = {member: int(score) for member, score in quiet}
     return DeviceView(
         commands=decode_listing(rows),
@@ -71,6 +80,9 @@ def read_device(store: CommandStore, platform: str, device_id: str,
         reconcile_due_ms=int(reconcile_due) if reconcile_due is not None else None,
         total=int(total),
         taken=decode_taken(taken),
+        held=list(held),
+        in_flight=set(in_flight),
+        release_due_ms=int(release_due) if release_due is not None else None,
     )
 
 

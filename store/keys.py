@@ -49,6 +49,26 @@ def device_lock(platform: str, device_id: str) -> str:
     return f"{PREFIX}:{{{platform}:{device_id}}}:lock"
 
 
+def device_held(platform: str, device_id: str) -> str:
+    """Sorted set: the device's held-back command ids (IoTDA: recorded PENDING, not yet handed
+    to the platform), scored by creation time (one ms past the last if that is not later): the
+    order they are released in."""
+    return f"{PREFIX}:{{{platform}:{device_id}}}:held"
+
+
+def device_in_flight(platform: str, device_id: str) -> str:
+    """Set: the device's command ids handed to the platform by the hold-back queue and not yet
+    final (at most IOTDA_IN_FLIGHT_PER_DEVICE)."""
+    return f"{PREFIX}:{{{platform}:{device_id}}}:inflight"
+
+
+def device_platform_ids(platform: str, device_id: str) -> str:
+    """Hash: the platform's command id -> cmdkeeper's record id, for commands whose record is
+    named by cmdkeeper (IoTDA commands created through cmdkeeper): pushes and history name the
+    platform's id."""
+    return f"{PREFIX}:{{{platform}:{device_id}}}:pids"
+
+
 def dedupe(platform: str, device_id: str, command_id: str, platform_status: str) -> str:
     """String with a TTL: this exact status report was already accepted."""
     return f"{PREFIX}:{{{platform}:{device_id}}}:seen:{command_id}:{platform_status}"
@@ -69,6 +89,10 @@ DUE_REVOKE = f"{PREFIX}:due:revoke"
 
 #: Sorted set: devices scored by when they are next due for a history reconcile.
 DUE_RECONCILE = f"{PREFIX}:due:reconcile"
+
+#: Sorted set: devices with held-back commands that may be releasable, scored by when the
+#: clock should send a release job if none has run by then (or by a claim's lease).
+DUE_RELEASE = f"{PREFIX}:due:release"
 
 #: Sorted set: devices scored by when their oldest final command is due for removal
 #: (RETAIN_FINAL_S after it became final).
@@ -112,6 +136,7 @@ def deliveries(platform: str, device_id: str) -> str:
     """Hash with a TTL (the feed's retention): command id -> when each subscriber took each of
     its events, for the command's timeline."""
     return f"{PREFIX}:{{{platform}:{device_id}}}:dlv"
+
 
 def rate_window(name: str) -> str:
     """Sorted set: the call log of one platform app's shared budget, scored by time."""

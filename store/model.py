@@ -64,7 +64,15 @@ class Source(StrEnum):
 SOURCE_CODE = {Source.API: "a", Source.CALLBACK: "c", Source.RECONCILE: "r", Source.REVOKE: "v"}
 CODE_SOURCE = {v: k for k, v in SOURCE_CODE.items()}
 
-PLATFORMS = ("huawei", "onenet")
+PLATFORMS = ("huawei", "onenet", "iotda")
+
+#: The `platform_status` of a command cmdkeeper holds back (IoTDA: recorded PENDING, not yet
+#: handed to the platform; docs/architecture.md, "The hold-back queue"). A held command that is
+#: revoked keeps it: the platform never had the command.
+HELD_STATUS = "HELD"
+#: Platforms whose commands cmdkeeper holds back, naming their records itself (IoTDA v5 has no
+#: cancel); the platform's own id is then the record's `platform_command_id`.
+HOLD_BACK_PLATFORMS = frozenset({"iotda"})
 
 
 @dataclass(frozen=True)

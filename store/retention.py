@@ -40,6 +40,7 @@ def remove_due(client: redis.Redis, scripts: Scripts, now_ms: int, retain_final_
             device_cmds=keys.device_commands(platform, device_id),
             command_states=keys.command_states(platform), removed=keys.REMOVED,
             deliveries=keys.deliveries(platform, device_id),
+            device_platform_ids=keys.device_platform_ids(platform, device_id),
             cmd_keys=[keys.command(platform, device_id, c) for c in ids],
             index_keys=[keys.command_device_index(platform, c) for c in ids],
             device_member=member, cutoff_ms=cutoff, now_ms=now_ms, platform=platform,

@@ -27,10 +27,12 @@ class Scripts(Registry):
         self, *, cmd: str, device_cmds: str, device_stale: str, device_quiet: str,
         due_revoke: str, due_reconcile: str, cmd_index: str, command_states: str,
         pending_by_creation: str, pending_by_stale_at: str, events: str, events_seq: str,
-        device_final: str, due_retain: str, platform: str, device_id: str,
-        command_id: str, state: str, entry: str, attempt: int, platform_status: str,
-        now_ms: int, reconcile_after_ms: int, device_member: str, max_timeline: int,
-        request_reconcile: bool, at_ms: int, source: str, fill: Mapping[str, str],
+        device_final: str, due_retain: str, device_held: str, device_in_flight: str,
+        device_platform_ids: str, due_release: str, device_lock: str, platform: str,
+        device_id: str, command_id: str, state: str, entry: str, attempt: int,
+        platform_status: str, now_ms: int, reconcile_after_ms: int, device_member: str,
+        max_timeline: int, request_reconcile: bool, at_ms: int, source: str, cmd_prefix: str,
+        wait_if_locked: bool, release_at_ms: int, fill: Mapping[str, str],
         client: Client | None = None,
     ) -> list[Any]:
         return self.run("apply_event", locals(), client)
@@ -39,11 +41,13 @@ class Scripts(Registry):
         self, *, cmd: str, device_cmds: str, device_stale: str, device_quiet: str,
         due_revoke: str, due_reconcile: str, cmd_index: str, command_states: str,
         pending_by_creation: str, pending_by_stale_at: str, events: str, events_seq: str,
-        device_final: str, due_retain: str, command_id: str, device_id: str,
+        device_final: str, due_retain: str, device_held: str, device_in_flight: str,
+        device_platform_ids: str, due_release: str, command_id: str, device_id: str,
         created_ms: int, stale_at_ms: int, reconcile_at_ms: int, device_member: str, entry: str,
         max_timeline: int, supersede: bool, service_id: str, method: str, now_ms: int,
-        cmd_prefix: str, platform: str, record: Mapping[str, str | int],
-        client: Client | None = None,
+        cmd_prefix: str, platform: str, in_flight_limit: int, platform_command_id: str,
+        min_left_ms: int, release_at_ms: int, expiry_check_ms: int,
+        record: Mapping[str, str | int], client: Client | None = None,
     ) -> list[str]:
         return self.run("create_command", locals(), client)
 
@@ -51,9 +55,24 @@ class Scripts(Registry):
                     client: Client | None = None) -> list[list[str]]:
         return self.run("list_device", locals(), client)
 
-    def device_state(self, *, device_quiet: str, device_stale: str, cmd_prefix: str,
-                     client: Client | None = None) -> list[list[str]]:
+    def device_state(self, *, device_quiet: str, device_stale: str, device_held: str,
+                     cmd_prefix: str, client: Client | None = None) -> list[list[str]]:
         return self.run("device_state", locals(), client)
+
+    def next_held(self, *, device_held: str, device_in_flight: str, due_release: str,
+                  cmd_prefix: str, in_flight_limit: int, now_ms: int, min_left_ms: int,
+                  device_member: str, client: Client | None = None) -> list[str]:
+        return self.run("next_held", locals(), client)
+
+    def record_release(
+        self, *, cmd: str, device_held: str, device_in_flight: str, device_platform_ids: str,
+        device_stale: str, device_quiet: str, due_revoke: str, due_reconcile: str,
+        command_id: str, platform_command_id: str, platform_status: str, expire_at_ms: int,
+        released_at_ms: int, reconcile_at_ms: int, expiry_check_ms: int, entry: str,
+        max_timeline: int,
+        device_member: str, client: Client | None = None,
+    ) -> int:
+        return self.run("record_release", locals(), client)
 
     def finish_reconcile(self, *, device_quiet: str, device_stale: str, due_reconcile: str,
                          due_revoke: str, next_deadline_ms: int, device_member: str,
@@ -142,7 +161,8 @@ class Scripts(Registry):
 
     def remove_final(self, *, device_final: str, due_retain: str, device_cmds: str,
                      command_states: str, removed: str, deliveries: str,
-                     cmd_keys: Sequence[str], index_keys: Sequence[str], device_member: str,
+                     device_platform_ids: str, cmd_keys: Sequence[str],
+                     index_keys: Sequence[str], device_member: str,
                      cutoff_ms: int, now_ms: int, platform: str, command_ids: Sequence[str],
                      client: Client | None = None) -> int:
         return self.run("remove_final", locals(), client)

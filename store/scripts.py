@@ -43,7 +43,7 @@ from store.direct import DirectConnections
 LUA_DIR = Path(__file__).parent / "lua"
 #: Scripts that use the helpers of common.lua.
 SHARED = ("apply_event", "create_command", "finish_reconcile", "record_error",
-          "request_reconcile", "refresh_due", "park")
+          "request_reconcile", "refresh_due", "park", "record_release")
 
 #: A Redis client, a pipeline a call is queued on, or connections of a hot path's own.
 Client = redis.Redis | redis.client.Pipeline | DirectConnections

@@ -78,3 +78,12 @@ def test_iotda_settings_are_read_and_its_secrets_kept_out_of_repr():
         Config.from_env({"IOTDA_IN_FLIGHT_PER_DEVICE": "0"})
     with pytest.raises(ConfigError, match="IOTDA_SK"):
         Config.from_env({"IOTDA_ENDPOINT": "https://x"}).require("iotda_endpoint", "iotda_sk")
+
+
+def test_iotda_in_flight_stays_below_the_platforms_cap_and_the_push_token_falls_back():
+    with pytest.raises(ConfigError, match="at most 20"):
+        Config.from_env({"IOTDA_IN_FLIGHT_PER_DEVICE": "21"})
+    assert Config.from_env({"IOTDA_IN_FLIGHT_PER_DEVICE": "20"}).iotda_in_flight_per_device == 20
+    assert Config.from_env({"CMDKEEPER_WEBHOOK_TOKEN": "w"}).iotda_push_token == "w"
+    assert Config.from_env({"CMDKEEPER_WEBHOOK_TOKEN": "w",
+                            "IOTDA_WEBHOOK_TOKEN": "i"}).iotda_push_token == "i"

@@ -24,7 +24,9 @@ log = logging.getLogger("cmdkeeper.webhooks")
 LOG_INTERVAL_S = 60.0
 
 #: What the platform's callbacks are called in a sentence.
-NOUN = {"huawei": "Huawei callbacks", "onenet": "OneNET pushes"}
+NOUN = {"huawei": "Huawei callbacks", "onenet": "OneNET pushes", "iotda": "IoTDA pushes"}
+#: IoTDA discards a push it could not deliver (it never retries one).
+_DISCARDED = "IoTDA discarded them; the devices' history re-checks catch up"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,20 @@ CAUSES: dict[tuple[str, str], Cause] = {
                                             _AWAY),
     ("onenet", "broker_unavailable"): Cause("were answered 503 while the job broker was away",
                                             _AWAY),
+    ("iotda", "not_found"): Cause(
+        "came with a wrong token in their URL",
+        "check the rule's HTTP action URL against IOTDA_WEBHOOK_TOKEN (CMDKEEPER_WEBHOOK_TOKEN "
+        "when it is unset)"),
+    ("iotda", "bad_signature"): Cause(
+        "failed the configured signature check", "check the rule's signing token and the "
+        "verifier given to create_app"),
+    ("iotda", "unsupported_resource"): Cause(
+        "carried no command status", "the rule's resource must be device.command.status "
+        "(event update); forward other resources elsewhere"),
+    ("iotda", "storage_unavailable"): Cause("were answered 503 while Redis was away",
+                                            _DISCARDED),
+    ("iotda", "broker_unavailable"): Cause("were answered 503 while the job broker was away",
+                                           _DISCARDED),
 }
 
 

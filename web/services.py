@@ -6,7 +6,7 @@ ask `services()` for the ones the app was created with (a test's app gets the te
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,6 +17,9 @@ from cmdkeeper.config import Config
 from platforms.gateway import Gateway
 from store.commands import CommandStore
 from store.model import Event
+
+#: Checks the signature of an IoTDA push: (headers, raw body) -> True when it is IoTDA's.
+PushVerifier = Callable[[Mapping[str, str], bytes], bool]
 
 #: The key of cmdkeeper's services in `app.extensions`.
 EXTENSION = "cmdkeeper"
@@ -39,6 +42,9 @@ class Services:
     sink: Sink
     clock: Clock
     gateways: dict[str, Gateway]
+    #: Checks IoTDA push signatures; None (the default): no check, the path token is the
+    #: credential (webhooks/iotda.py).
+    iotda_push_verifier: PushVerifier | None = None
 
 
 def install(app: Flask, services: Services) -> None:

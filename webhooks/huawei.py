@@ -1,7 +1,9 @@
 """Huawei command status notifications: `POST /webhooks/huawei/<webhook_token>`.
 
 Accepts the v1 body `{deviceId, commandId, result: {resultCode, resultDetail}}` and the IoTDA v5
-rule-engine body (`resource: device.command.status`). The token in the path is the only
+rule-engine body (`resource: device.command.status`, read by webhooks/iotda.py `parse`), both as
+the `huawei` platform's, as before `/webhooks/iotda/<token>` existed (commands created through
+cmdkeeper's `iotda` platform get their pushes there). The token in the path is the only
 credential Huawei's callbacks can carry; it is compared in constant time and never logged.
 
 Only what cmdkeeper cannot use is refused: a wrong token (404), a body that is not JSON or lacks
@@ -21,17 +23,15 @@ from flask import Blueprint, request
 
 from cmdkeeper.metric_names import count_callbacks
 from platforms import huawei_vocab
-from platforms.formats import huawei_to_ms
 from store.model import Event, Source, storable_status
 from web.callback_metrics import callback_counter
 from web.http import ApiError, encoded_json_response, read_json_object, tokens_match
 from web.ids import check_id
 from web.services import services
+from webhooks import iotda
 
 bp = Blueprint("webhook_huawei", __name__)
 bp.after_request(callback_counter("huawei"))
-
-V5_RESOURCE = "device.command.status"
 
 #: The answers to a callback taken (new, or a re-push), encoded once: every callback gets one.
 ANSWERS = {True: b'{"status":"accepted"}\n', False: b'{"status":"duplicate"}\n'}
@@ -56,13 +56,6 @@ def receive(token: str):
     return encoded_json_response(ANSWERS[enqueued])
 
 
-def _object(parent: dict, name: str, path: str) -> dict:
-    value = parent.get(name)
-    if not isinstance(value, dict):
-        raise ApiError(400, "missing_field", f"{path} must be a JSON object")
-    return value
-
-
 def _event(device_id: str, command_id: str, status: Any, at_ms: int) -> Event:
     """The event of a status report; without a state when the word is not one we know."""
     state = huawei_vocab.state_of(status)
@@ -74,29 +67,15 @@ def _event(device_id: str, command_id: str, status: Any, at_ms: int) -> Event:
 
 
 def parse(body: dict[str, Any], *, received_ms: int) -> Event:
-    """A v1 or v5 notification as an Event; ApiError(400) when it lacks valid ids."""
-    if body.get("resource") == V5_RESOURCE:
-        return _parse_v5(body, received_ms)
+    """A v1 or v5 notification as an Event; ApiError(400) when it lacks valid ids. A v1 callback
+    carries no time: the event's time is when cmdkeeper received it."""
+    if body.get("resource") == iotda.RESOURCE:
+        return iotda.parse(body, received_ms=received_ms, platform="huawei")
     if "resource" in body:
         # another kind of notification (device data, ...): no command status in it
-        raise ApiError(400, "unsupported", f"resource must be {V5_RESOURCE!r}")
+        raise ApiError(400, "unsupported", f"resource must be {iotda.RESOURCE!r}")
     device_id = check_id(body.get("deviceId"), "deviceId")
     command_id = check_id(body.get("commandId"), "commandId")
     result = body.get("result")
     status = result.get("resultCode") if isinstance(result, dict) else None
     return _event(device_id, command_id, status, received_ms)
-
-
-def _parse_v5(body: dict[str, Any], received_ms: int) -> Event:
-    notify = _object(body, "notify_data", "notify_data")
-    header = _object(notify, "header", "notify_data.header")
-    payload = _object(notify, "body", "notify_data.body")
-    device_id = check_id(header.get("device_id"), "notify_data.header.device_id")
-    command_id = check_id(payload.get("command_id"), "notify_data.body.command_id")
-    at_ms = received_ms
-    if body.get("event_time") is not None:
-        try:
-            at_ms = huawei_to_ms(body["event_time"])
-        except (TypeError, ValueError):
-            pass  # not yyyyMMddTHHmmssZ: when we received it will do
-    return _event(device_id, command_id, payload.get("status"), at_ms)

@@ -11,8 +11,9 @@ import dramatiq
 
 from platforms.errors import PermanentError, RateLimitTimeout
 from store import keys
+from store.model import HOLD_BACK_PLATFORMS
 from store.ratelimit import Priority
-from workers import broker, events, reconcile, revoke, runtime
+from workers import broker, events, holdback, reconcile, revoke, runtime
 from workers.cancel_task import FIRST_POLL_MS, CancelTask
 
 broker.current()  # bind the actors below to cmdkeeper's broker, never dramatiq's default
@@ -68,7 +69,8 @@ RECONCILE_LATER_MS = 10_000
                 time_limit=APPLY_TIME_LIMIT_MS, throws=MALFORMED, priority=APPLY_PRIORITY)
 def apply_event(event: dict) -> None:
     rt = runtime.current()
-    events.apply_event(rt.store, event, rt.clock)
+    if events.apply_event(rt.store, event, rt.clock).release:
+        release_held.send(event["platform"], event["device_id"])
 
 
 _JOB = dict(queue_name=QUEUE, max_retries=JOB_MAX_RETRIES, min_backoff=JOB_MIN_BACKOFF_MS,
@@ -126,13 +128,30 @@ def reconcile_device(platform: str, device_id: str, user: bool = False,
                      due_ms: int | None = None) -> None:
     rt = runtime.current()
     try:
-        reconcile.reconcile_device(rt.store, rt.gateway(platform), device_id, rt.clock,
-                                   priority=_priority(user))
+        result = reconcile.reconcile_device(rt.store, rt.gateway(platform), device_id, rt.clock,
+                                            priority=_priority(user))
     except RateLimitTimeout:
         # the slot the clock saw went to more urgent work: the device keeps its place in the
         # deadline order (due again at its own deadline), and the thread is free meanwhile
         at = due_ms if due_ms is not None else rt.clock() + RECONCILE_LATER_MS
         rt.store.request_reconcile(platform, device_id, at)
+        return
+    if result.release:
+        release_held.send(platform, device_id)
+
+
+#: A release hands a waiting command over: after revocations, level with applying events.
+RELEASE_PRIORITY = APPLY_PRIORITY
+
+
+@dramatiq.actor(**_JOB, priority=RELEASE_PRIORITY)
+def release_held(platform: str, device_id: str) -> None:
+    """Hand the device's held-back commands to the platform while it has room (IoTDA)."""
+    if platform not in HOLD_BACK_PLATFORMS:
+        raise PermanentError(platform, "no_hold_back", f"{platform} holds nothing back")
+    rt = runtime.current()
+    holdback.release_device(rt.store, rt.gateway(platform), device_id, rt.clock,
+                            in_flight_limit=rt.config.iotda_in_flight_per_device)
 
 
 #: Deliveries: a failed run is tried again by its own backoff (workers/notify.py), not by

@@ -31,7 +31,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from dramatiq.errors import BrokerError
@@ -81,13 +81,17 @@ class Claimed:
     now_ms: int
     revoke: list[tuple[str, str, int]]
     reconcile: list[tuple[str, str, int]]
+    #: Devices whose held-back commands (IoTDA) may go to the platform, and whose release job
+    #: did not run in time (docs/architecture.md, "The hold-back queue").
+    release: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def claim(client: redis.Redis, scripts: Scripts, now_ms: int, lookahead_ms: int = 0, *,
           reconcile: bool = True, reconcile_room: dict[str, int] | None = None) -> Claimed:
-    """Claim due revocations (and those due within `lookahead_ms`) and, unless told not to, due
-    reconciliations: with `reconcile_room` (platform -> how many its budget has room for now),
-    at most that many per platform, earliest deadline first; without it, all that are due."""
+    """Claim due revocations (and those due within `lookahead_ms`), due releases and, unless
+    told not to, due reconciliations: with `reconcile_room` (platform -> how many its budget
+    has room for now), at most that many per platform, earliest deadline first; without it,
+    all that are due."""
     if not reconcile:
         reconciles = []
     elif reconcile_room is None:
@@ -102,6 +106,8 @@ def claim(client: redis.Redis, scripts: Scripts, now_ms: int, lookahead_ms: int 
         claim_due(client, scripts, keys.DUE_REVOKE, now_ms, lease_ms=CLAIM_LEASE_MS,
                   limit=CLAIM_LIMIT, lookahead_ms=lookahead_ms),
         reconciles,
+        claim_due(client, scripts, keys.DUE_RELEASE, now_ms, lease_ms=CLAIM_LEASE_MS,
+                  limit=CLAIM_LIMIT),
     )
 
 
@@ -121,6 +127,12 @@ def _send_reconcile(platform: str, device_id: str, due_ms: int) -> None:
     actors.reconcile_device.send(platform, device_id, False, due_ms)
 
 
+def _send_release(platform: str, device_id: str) -> None:
+    from workers import actors
+
+    actors.release_held.send(platform, device_id)
+
+
 class Dispatcher:
     """Sends claimed jobs: due ones at once, upcoming revocations at their deadline.
 
@@ -133,8 +145,10 @@ class Dispatcher:
     """
 
     def __init__(self, send_revoke: Send = _send_revoke,
-                 send_reconcile: SendReconcile = _send_reconcile) -> None:
+                 send_reconcile: SendReconcile = _send_reconcile,
+                 send_release: Send = _send_release) -> None:
         self.send_revoke, self.send_reconcile = send_revoke, send_reconcile
+        self.send_release = send_release
         self.upcoming: list[tuple[int, str, str]] = []  # a heap of (send at, platform, device)
         self.waiting: set[tuple[str, str]] = set()
         self.sent_ms: dict[tuple[str, str], int] = {}
@@ -154,6 +168,8 @@ class Dispatcher:
                 self.waiting.add(device)
         for platform, device_id, due_ms in claimed.reconcile:
             self.send_reconcile(platform, device_id, due_ms)
+        for platform, device_id, _ in claimed.release:
+            self.send_release(platform, device_id)
 
     def send_due(self, now_ms: int) -> int:
         sent = 0
@@ -199,9 +215,9 @@ def sweep(client: redis.Redis, scripts: Scripts, leadership: Leadership, clock: 
     claimed = claim(client, scripts, clock(), lookahead_ms, reconcile=reconcile,
                     reconcile_room=room)
     dispatch(claimed)
-    if claimed.revoke or claimed.reconcile:
-        log.info("sweep: %d device(s) to revoke, %d to reconcile",
-                 len(claimed.revoke), len(claimed.reconcile))
+    if claimed.revoke or claimed.reconcile or claimed.release:
+        log.info("sweep: %d device(s) to revoke, %d to reconcile, %d to release",
+                 len(claimed.revoke), len(claimed.reconcile), len(claimed.release))
     return claimed
 
 

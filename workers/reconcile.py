@@ -14,7 +14,8 @@ from cmdkeeper.clock import Clock
 from cmdkeeper.metric_names import count_reconcile
 from platforms.gateway import Gateway
 from store.commands import CommandStore, OpenCommand
-from store.model import Event, Source
+from store.holdback import expiry_check_ms
+from store.model import HOLD_BACK_PLATFORMS, Event, Source, State
 from store.ratelimit import Priority
 
 #: How far back to look for a command known only from a callback (its creation time is not
@@ -24,12 +25,20 @@ UNKNOWN_LOOKBACK_MS = 48 * 3600 * 1000
 CLOCK_SLACK_MS = 5 * 60 * 1000
 
 
+#: A history entry for a command being recorded right now (its device locked: see
+#: `CommandStore.apply`) is skipped; the device is reconciled again this much later.
+AGAIN_AFTER_WAIT_MS = 10_000
+
+
 @dataclass(frozen=True)
 class ReconcileResult:
     observed: int
     #: Events that changed cmdkeeper's view: missed callbacks found, commands learned.
     corrections: int
     learned: int
+    #: A command the hold-back queue had handed over was found final: its device may hand
+    #: over the next held one.
+    release: bool = False
 
 
 def window_start(open_commands: list[OpenCommand], now_ms: int) -> int:
@@ -47,12 +56,23 @@ def reconcile_device(store: CommandStore, gateway: Gateway, device_id: str, cloc
     since = window_start(store.device_state(platform, device_id).open, now)
     observed = gateway.history(device_id, since, priority)
     outcomes: Counter[str] = Counter()
+    release = False
     for o in observed:
         event = Event(platform, device_id, o.command_id, o.state, o.platform_status,
                       o.at_ms if o.at_ms is not None else now, Source.RECONCILE, o.attempt)
-        outcome, _ = store.apply_event(event, now, fill=o.fill)
-        outcomes[outcome] += 1
+        applied = store.apply(event, now, fill=o.fill)
+        outcomes[applied.outcome] += 1
+        release = release or applied.release
     store.finish_reconcile(platform, device_id, now)
+    if platform in HOLD_BACK_PLATFORMS:
+        # the fresh quiet deadlines may lie past when the platform expires what it still holds
+        # PENDING: look right after that instead, in case the push saying so is lost
+        expiring = [int(o.fill["expire_at"]) for o in observed
+                    if o.state is State.PENDING and int(o.fill.get("expire_at") or 0) > now]
+        if expiring:
+            store.request_reconcile(platform, device_id, expiry_check_ms(min(expiring)))
+    if outcomes["wait"]:
+        store.request_reconcile(platform, device_id, now + AGAIN_AFTER_WAIT_MS)
     count_reconcile(platform, outcomes)
     return ReconcileResult(len(observed), outcomes["moved"] + outcomes["created"],
-                           outcomes["created"])
+                           outcomes["created"], release)

@@ -1,5 +1,9 @@
 """Revoking stale commands of one device (docs/architecture.md, "Revocation").
 
+On a platform that cannot cancel (IoTDA v5), only the commands cmdkeeper holds back are
+revoked, and without a platform call (`_held`); one already handed over is the platform's to
+expire at its deadline (docs/architecture.md, "The hold-back queue").
+
 When every PENDING command of the device is stale, one bulk cancel does it (Huawei: one cancel
 task, whatever the count; OneNET: cancel all); when fresh ones would be caught too, the stale
 ones are cancelled one by one. A bulk cancel runs only under the device's lock, which creation
@@ -25,7 +29,7 @@ from platforms.errors import PermanentError, RateLimitTimeout, RetryableError, T
 from platforms.factory import canceled_status
 from platforms.gateway import CancelOutcome, Gateway
 from store.commands import CommandStore
-from store.model import Event, Source, State
+from store.model import HOLD_BACK_PLATFORMS, Event, Source, State
 from store.ratelimit import Priority
 from workers.cancel_task import CancelTask
 
@@ -33,6 +37,11 @@ log = logging.getLogger(__name__)
 
 #: How long a bulk cancel may hold the device's lock (a cancel task takes seconds).
 BULK_LOCK_TTL_MS = 120_000
+#: How long revoking held commands waits for the device's lock (a creation or a release
+#: holds it for one platform call).
+HELD_LOCK_TTL_MS = 30_000
+HELD_LOCK_WAIT_S = 15.0
+
 #: A stale command may be delivered at any moment: a transient platform failure (5xx,
 #: congestion, timeout) is retried at once, a few times, before the job's slower retries.
 QUICK_ATTEMPTS = 3
@@ -68,6 +77,13 @@ class RevokeResult:
     bulk: bool = False
     #: False when `follow_task` found no call slot in time and could not look at the task.
     looked: bool = True
+    #: Held-back commands revoked in cmdkeeper, without a platform call (IoTDA).
+    held: bool = False
+
+
+class DeviceBusy(Exception):
+    """Raised when the device's lock stays taken while held commands are to be revoked: the
+    job retries (a creation or a release is done in seconds)."""
 
 
 def _targets(pending: dict[str, int], now: int, only_stale: bool) -> list[str]:
@@ -80,6 +96,8 @@ def revoke_device(store: CommandStore, gateway: Gateway, device_id: str, clock: 
                   requested_by: str = CLOCK) -> RevokeResult:
     """Cancel the device's stale PENDING commands (all PENDING ones with only_stale=False)."""
     platform = gateway.platform
+    if platform in HOLD_BACK_PLATFORMS:
+        return _held(store, platform, device_id, clock, only_stale)
     now = clock()
     pending = store.device_state(platform, device_id).pending
     targets = _targets(pending, now, only_stale)
@@ -131,6 +149,33 @@ def _bulk(store: CommandStore, gateway: Gateway, device_id: str, clock: Clock,
     finally:
         if not keep_lock:
             store.locks.release(platform, device_id, owner)
+
+
+def _held(store: CommandStore, platform: str, device_id: str, clock: Clock,
+          only_stale: bool) -> RevokeResult:
+    """Revoke the device's held commands that are stale (all held ones with only_stale=False)
+    inside cmdkeeper: CANCELED, source revoke, no platform call. Under the device's lock, so
+    that a release is not handing one of them over meanwhile."""
+    owner = f"revoke:{uuid4()}"
+    if not store.locks.acquire_waiting(platform, device_id, owner, HELD_LOCK_TTL_MS,
+                                       HELD_LOCK_WAIT_S):
+        raise DeviceBusy(f"{platform} device {device_id} is locked")
+    try:
+        state = store.device_state(platform, device_id)
+        now = clock()
+        targets = [c for c in state.held if c in _targets(state.pending, now, only_stale)]
+        # nothing but held commands should be on the stale index here: anything else would be
+        # claimed again and again, so it leaves it (its history is re-checked as usual)
+        store.park_uncancellable(platform, device_id,
+                                 [c for c in state.pending if c not in state.held])
+        for command_id in targets:
+            observe_revocation_lag(platform, "held", state.pending[command_id], now)
+        result = record_outcome(store, platform, device_id, CancelOutcome(canceled=targets),
+                                clock)
+    finally:
+        store.locks.release(platform, device_id, owner)
+    result.held = True
+    return result
 
 
 def _one_by_one(store: CommandStore, gateway: Gateway, device_id: str,

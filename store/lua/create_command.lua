@@ -6,14 +6,30 @@
 -- become stale now and point at the new one (replaced_by / replaces).
 -- KEYS: cmd, device_cmds, device_stale, device_quiet, due_revoke, due_reconcile, cmd_index,
 --       command_states, pending_by_creation, pending_by_stale_at, events, events_seq,
---       device_final, due_retain
+--       device_final, due_retain, device_held, device_in_flight, device_platform_ids,
+--       due_release
 -- ARGV: command_id, device_id, created_ms, stale_at_ms, reconcile_at_ms, device_member, entry,
---       max_timeline, supersede, service_id, method, now_ms, cmd_prefix, platform, ...record
+--       max_timeline, supersede, service_id, method, now_ms, cmd_prefix, platform,
+--       in_flight_limit, platform_command_id, min_left_ms, release_at_ms, expiry_check_ms,
+--       ...record
 -- `command_states`, `pending_by_*` are the platform's fleet counts; a new record is also a
 -- `created` event on the change feed (`events`, `events_seq`). `device_final`/`due_retain` are
--- the retention index (taken by every write of a command; a created command is not final). `supersede` is 1 or 0; `cmd_prefix` is
--- the device's command key prefix (up to and including ':cmd:'); `record` is field/value pairs.
--- Returns {state, replaced command ids...}.
+-- the retention index (taken by every write of a command; a created command is not final).
+-- `supersede` is 1 or 0; `cmd_prefix` is the device's command key prefix (up to and including
+-- ':cmd:'); `record` is field/value pairs.
+-- The hold-back queue (docs/architecture.md, "The hold-back queue"), for platforms with
+-- `in_flight_limit` > 0 (IoTDA; 0 elsewhere):
+-- - without a `platform_command_id` the command is to be held unless the device has room: when
+--   fewer than `in_flight_limit` of its commands are in flight and no held one with more than
+--   `min_left_ms` left could go first, nothing is recorded and the reply is {'ROOM'} (the
+--   caller sends it, then records it with its platform id). Otherwise it is recorded held
+--   (`device_held`, in creation order) and on the stale index, not on the quiet one (the
+--   platform has nothing of it to re-check); if the device has room in flight all the same
+--   (held ones go first), it goes on `due_release` at `release_at_ms`;
+-- - with one, it was handed over at once: in flight, its platform id mapped to the record, off
+--   the stale index (the platform expires it: cmdkeeper cannot revoke it) and re-checked at
+--   `expiry_check_ms` at the latest.
+-- Returns {state, replaced command ids...}, or {'ROOM'}.
 local cmd, cmds, stale, quiet, due_revoke, due_reconcile, cmd_index =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local states, by_created, by_stale = KEYS[8], KEYS[9], KEYS[10]
@@ -24,10 +40,29 @@ local supersede, service_id, method, now, prefix = ARGV[9] == '1', ARGV[10], ARG
   ARGV[13]
 local platform = ARGV[14]
 local events, events_seq = KEYS[11], KEYS[12]
+local held, in_flight, platform_ids, due_release = KEYS[15], KEYS[16], KEYS[17], KEYS[18]
+local in_flight_limit, platform_command_id = tonumber(ARGV[15]), ARGV[16]
+local min_left, release_at, expiry_check = tonumber(ARGV[17]), ARGV[18], ARGV[19]
+local hold = in_flight_limit > 0 and platform_command_id == ''
+local handed_over = in_flight_limit > 0 and platform_command_id ~= ''
 
 local fields = {}
-for i = 15, #ARGV do
+for i = 20, #ARGV do
   fields[#fields + 1] = ARGV[i]
+end
+
+if hold and redis.call('SCARD', in_flight) < in_flight_limit then
+  local ahead = false
+  for _, other in ipairs(redis.call('ZRANGE', held, 0, -1)) do
+    local other_stale = redis.call('HGET', prefix .. other, 'stale_at')
+    if other_stale and tonumber(other_stale) > tonumber(now) + min_left then
+      ahead = true
+      break
+    end
+  end
+  if not ahead then
+    return {'ROOM'}
+  end
 end
 
 local replaced = {}
@@ -52,6 +87,9 @@ end
 
 redis.call('ZADD', cmds, created, command_id)
 redis.call('HSET', cmd_index, command_id, device_id)
+if handed_over then
+  redis.call('HSET', platform_ids, platform_command_id, command_id)
+end
 
 local cur = redis.call('HMGET', cmd, 'state', 'tl', 'sc')
 if cur[1] then
@@ -72,8 +110,11 @@ if cur[1] then
   if not timeline_has(cur[2], entry) then
     redis.call('HSET', cmd, 'tl', timeline_append(cur[2], entry .. ',0', max_timeline))
   end
-  if cur[1] == 'PENDING' then
+  if cur[1] == 'PENDING' and not handed_over then
     redis.call('ZADD', stale, stale_at, command_id)
+  end
+  if handed_over and RANK[cur[1]] < TERMINAL then
+    redis.call('SADD', in_flight, command_id)
   end
   refresh_due(stale, due_revoke, member)
   return {cur[1], unpack(replaced)}
@@ -85,8 +126,31 @@ redis.call('HSET', cmd, 'command_id', command_id, 'device_id', device_id, 'state
   'stale_at', stale_at, 'origin', 'api', 'tl', entry .. ',1', 'sc', 1)
 redis.call('HINCRBY', states, 'PENDING', 1)
 track_pending(states, by_created, by_stale, command_id, 'PENDING', created, stale_at)
-redis.call('ZADD', stale, stale_at, command_id)
-redis.call('ZADD', quiet, reconcile_at, command_id)
+if handed_over then
+  redis.call('SADD', in_flight, command_id)
+  if tonumber(expiry_check) < tonumber(reconcile_at) then
+    reconcile_at = expiry_check
+  end
+else
+  redis.call('ZADD', stale, stale_at, command_id)
+end
+if hold then
+  -- in creation order, which is the order of these calls (creations hold the device's lock):
+  -- one after the last held command even in the same millisecond, or on a slower clock
+  local order = tonumber(created)
+  local last = redis.call('ZRANGE', held, -1, -1, 'WITHSCORES')
+  if last[2] and tonumber(last[2]) >= order then
+    order = tonumber(last[2]) + 1
+  end
+  redis.call('ZADD', held, order, command_id)
+  if redis.call('SCARD', in_flight) < in_flight_limit then
+    redis.call('ZADD', due_release, 'LT', release_at, member)
+  end
+end
+if not hold then
+  -- a held command has nothing on the platform to re-check: its stale deadline settles it
+  redis.call('ZADD', quiet, reconcile_at, command_id)
+end
 refresh_due(stale, due_revoke, member)
 refresh_due(quiet, due_reconcile, member)
 local status = 'PENDING'

@@ -2,23 +2,28 @@
 -- every index entry that names them, and leave a tombstone (`~<now_ms>`) in the command ->
 -- device index so that a GET can say the command was removed (store/retention.py).
 -- KEYS: device_final, due_retain, device_cmds, command_states, removed, deliveries,
---       ...cmd_keys, ...index_keys
+--       device_platform_ids, ...cmd_keys, ...index_keys
 -- ARGV: #cmd_keys, device_member, cutoff_ms, now_ms, platform, ...command_ids
--- `cmd_keys[i]` and `index_keys[i]` are the record and the index bucket of `command_ids[i]`.
+-- `cmd_keys[i]` and `index_keys[i]` are the record and the index bucket of `command_ids[i]`;
+-- `device_platform_ids` maps platform ids to records named by cmdkeeper (IoTDA): a removed
+-- record's entry goes too.
 -- Returns how many commands were removed.
 local RANK = {PENDING=1, SENT=2, DELIVERED=3, SUCCEEDED=4, FAILED=4, TIMEOUT=4, EXPIRED=4, CANCELED=4}
-local final, due_retain, cmds, states, removed, deliveries = KEYS[1], KEYS[2], KEYS[3], KEYS[4],
-  KEYS[5], KEYS[6]
+local final, due_retain, cmds, states, removed, deliveries, platform_ids = KEYS[1], KEYS[2],
+  KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local n = tonumber(ARGV[1])
 local member, cutoff, now, platform = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local count = 0
 for i = 1, n do
-  local id, cmd, index = ARGV[5 + i], KEYS[6 + i], KEYS[6 + n + i]
+  local id, cmd, index = ARGV[5 + i], KEYS[7 + i], KEYS[7 + n + i]
   local at = redis.call('ZSCORE', final, id)
   if at and tonumber(at) <= cutoff then
-    local f = redis.call('HMGET', cmd, 'state', 'sc')
+    local f = redis.call('HMGET', cmd, 'state', 'sc', 'platform_command_id')
     if f[1] and RANK[f[1]] == 4 then
       redis.call('DEL', cmd)
+      if f[3] then
+        redis.call('HDEL', platform_ids, f[3])
+      end
       if f[2] then
         redis.call('HINCRBY', states, f[1], -1)
       end

@@ -28,6 +28,11 @@ def nothing_changed(redis_client) -> bool:
     ({"stale_after_s": 1.5}, "stale_after_s"),
     ({"colour": "red"}, "colour"),
     ({"platform": "onenet", "method": "SET"}, "method"),
+    # IoTDA reads expire_time 0 as 24 hours and keeps a command two days at most
+    ({"platform": "iotda", "expire_in_s": 0}, "expire_in_s"),
+    ({"platform": "iotda", "expire_in_s": 172801}, "172800"),
+    ({"platform": "iotda", "paras": {"blob": "x" * 33_000}}, "32 KB"),
+    ({"platform": "iotda", "service_id": None}, "service_id"),
 ])
 def test_bad_create_bodies_are_400(client, auth, redis_client, change, needle):
     response = client.post("/api/v1/commands", json=GOOD | change, headers=auth)

@@ -23,7 +23,9 @@ from workers.create import CreateBody, create_command
 #: Variables a developer's shell may hold that would change what the CLI sees.
 PLATFORM_VARIABLES = ("HUAWEI_BASE_URL", "HUAWEI_APP_ID", "HUAWEI_SECRET", "ONENET_BASE_URL",
                       "ONENET_API_KEY", "ONENET_PUSH_TOKEN", "ONENET_AES_KEY", "STALE_AFTER_S",
-                      "RECONCILE_AFTER_S", "SWEEP_INTERVAL_S", "BROKER_URL")
+                      "RECONCILE_AFTER_S", "SWEEP_INTERVAL_S", "BROKER_URL", "IOTDA_ENDPOINT",
+                      "IOTDA_PROJECT_ID", "IOTDA_AK", "IOTDA_SK", "IOTDA_INSTANCE_ID",
+                      "IOTDA_WEBHOOK_TOKEN", "IOTDA_IN_FLIGHT_PER_DEVICE")
 
 Run = Callable[..., Result]
 

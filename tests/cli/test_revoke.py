@@ -96,3 +96,28 @@ def test_a_command_the_platform_sent_unseen_is_parked_not_bulk_cancelled_again(
     due = redis_client.zscore(keys.DUE_RECONCILE, keys.device_tag("onenet", device))
     assert due is not None
     assert again.exit_code == 0 and "Nothing to revoke" in again.stdout
+
+
+def test_iotda_held_commands_are_revoked_in_cmdkeeper_without_a_platform_call(run, emu, store):
+    from store.commands import NewCommand
+    from store.model import HELD_STATUS
+
+    now, hour = emu.client.now_ms(), 3_600_000
+    # one on the platform (in flight), and one held behind it that went stale an hour ago
+    store.create_command(NewCommand("iotda", "dev-held", "ck-0", "Valve", "SET", {}, now - hour,
+                                    now + hour, platform_command_id="p-0"), in_flight_limit=1)
+    assert store.hold_unless_room(NewCommand(
+        "iotda", "dev-held", "ck-1", "Valve", "SET", {}, now - 2 * hour, now - hour,
+        platform_status=HELD_STATUS), in_flight_limit=1, supersede=False, now_ms=now)[0]
+    env = {"IOTDA_ENDPOINT": emu.url, "IOTDA_PROJECT_ID": "demo-project", "IOTDA_AK": "demo-ak",
+           "IOTDA_SK": "demo-sk-0123456789"}
+
+    result = run("revoke", "iotda", "dev-held", **env)
+
+    assert result.exit_code == 0, result.output
+    assert "held back in cmdkeeper: no platform call" in result.stdout
+    assert "cancelled:        ck-1" in result.stdout
+    record = store.get("iotda", "ck-1")
+    assert (record["state"], record["platform_status"]) == ("CANCELED", HELD_STATUS)
+    assert store.get("iotda", "ck-0")["state"] == "PENDING"  # the platform's to expire
+    assert emu.client.calls("iotda") == []

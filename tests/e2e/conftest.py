@@ -14,15 +14,20 @@ import requests
 from dev.procs import Managed, free_port, start_gunicorn, start_python, start_worker
 from emulator.testing import RunningEmulator, start_emulator
 from tests.conftest import API_TOKEN, WEBHOOK_TOKEN
+from tests.emulator.iotda_sdk import AK, IOTDA_ENV, PROJECT, SK
 
 ONENET_PUSH_TOKEN = "e2e-push-token"
+IOTDA_PUSH_TOKEN = "e2e-iotda-token"
+#: Where the emulator's rule engine pushes IoTDA statuses, below the web's URL.
+IOTDA_PUSH_PATH = f"/webhooks/iotda/{IOTDA_PUSH_TOKEN}"
 
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     log = Path(tmp_path_factory.mktemp("emulator")) / "emulator.log"
-    # the emulated clock starts at the real time: cmdkeeper's processes run on the real one
-    emu = start_emulator(seed=1, speed=0, start_ms=None, log=log)
+    # the emulated clock starts at the real time: cmdkeeper's processes run on the real one;
+    # IoTDA calls must be signed with the key pair cmdkeeper is given
+    emu = start_emulator(seed=1, speed=0, start_ms=None, log=log, env=IOTDA_ENV)
     yield emu
     emu.stop()
 
@@ -56,6 +61,12 @@ class Stack:
         log = self.log_dir / "clock.log" if self.log_dir else None
         self.procs.append(start_python("workers.clock", self.env, log=log))
 
+    def restart_web(self) -> None:
+        """Start the web process again on its port (after `self.procs[0].stop()`)."""
+        port = int(self.url.rsplit(":", 1)[1])
+        self.procs[0] = start_gunicorn("app:create_app()", self.env, port=port,
+                                       log=self.log_dir / "web.log" if self.log_dir else None)
+
     def stop(self) -> None:
         for p in reversed(self.procs):
             p.stop()
@@ -75,6 +86,8 @@ def stack(redis_client, redis_url: str, emu: RunningEmulator,
             "HUAWEI_BASE_URL": emu.url, "HUAWEI_APP_ID": "demo-app",
             "HUAWEI_SECRET": "demo-secret", "ONENET_BASE_URL": emu.url,
             "ONENET_API_KEY": "demo-onenet-key", "ONENET_PUSH_TOKEN": ONENET_PUSH_TOKEN,
+            "IOTDA_ENDPOINT": emu.url, "IOTDA_PROJECT_ID": PROJECT, "IOTDA_AK": AK,
+            "IOTDA_SK": SK, "IOTDA_WEBHOOK_TOKEN": IOTDA_PUSH_TOKEN,
             "SWEEP_INTERVAL_S": "1", "WEB_CONCURRENCY": "2", **env,
         }
         s = Stack(f"http://127.0.0.1:{port}", full_env, log_dir=tmp_path)

@@ -68,3 +68,19 @@ def test_metric_bucket_keys():
 
 def test_device_actions_key():
     assert keys.device_actions("huawei", "d1") == "ck:{huawei:d1}:asked"
+
+
+def test_device_held_key():
+    assert keys.device_held("iotda", "d1") == "ck:{iotda:d1}:held"
+
+
+def test_device_in_flight_key():
+    assert keys.device_in_flight("iotda", "d1") == "ck:{iotda:d1}:inflight"
+
+
+def test_device_platform_ids_key():
+    assert keys.device_platform_ids("iotda", "d1") == "ck:{iotda:d1}:pids"
+
+
+def test_due_release_index():
+    assert keys.DUE_RELEASE == "ck:due:release"
