@@ -17,7 +17,7 @@ from cmdkeeper.clock import ManualClock
 from cmdkeeper.config import Config
 from cmdkeeper.metric_names import count_applied
 from dev.procs import start_redis
-from store import connection
+from store import connection, keys
 from store.commands import CommandStore
 
 API_TOKEN = "test-api-token-6f1e"
@@ -78,3 +78,10 @@ def client(app):
 @pytest.fixture
 def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+def state_keys(redis_client: redis.Redis) -> list[str]:
+    """Every key but the metrics, which this process's flusher thread writes whenever it wakes
+    (app.create_app starts it): what "changes nothing" is about."""
+    return [k for k in redis_client.scan_iter(count=1000)
+            if not k.startswith(keys.METRIC_COUNTERS)]

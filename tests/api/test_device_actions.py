@@ -10,6 +10,7 @@ from app import create_app
 from store import actions
 from store.commands import NewCommand
 from tests.cli.conftest import queued_jobs
+from tests.conftest import state_keys
 
 
 @pytest.fixture
@@ -54,4 +55,4 @@ def test_a_create_without_paras_is_400_naming_it(client, auth, redis_client, pla
     assert response.status_code == 400
     assert response.json["error"]["code"] == "missing_field"
     assert response.json["error"]["message"].startswith("paras is required")
-    assert redis_client.dbsize() == 0
+    assert state_keys(redis_client) == []

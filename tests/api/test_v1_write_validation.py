@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import state_keys
+
 GOOD = {"platform": "huawei", "device_id": "d1", "service_id": "Valve", "method": "SET",
         "paras": {"state": 1}}
 
 
 def nothing_changed(redis_client) -> bool:
-    return redis_client.dbsize() == 0
+    return state_keys(redis_client) == []
 
 
 @pytest.mark.parametrize("change,needle", [
