@@ -42,9 +42,9 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock,
 
     client = connection.client(connection.resolve_url(config))
     start_flusher(client, config.metrics_flush_s)
-    for warning in (connection.unreachable_hint(config), connection.check_compact_hashes(client)):
-        if warning:
-            logging.getLogger("cmdkeeper").warning(warning)
+    warning = connection.unreachable_hint(config)
+    if warning:
+        logging.getLogger("cmdkeeper").warning(warning)
     define_env_subscription(client, config, clock)
 
     app = Flask(__name__)

@@ -49,6 +49,8 @@ from bench.workload import Workload, generate
 from dev.procs import Managed, ProcessError, start_worker, wait_until
 from store import connection, keys
 from store.commands import CommandStore
+from store.records import read_raw
+from store.script_calls import Scripts
 
 #: Events applied per second must reach this share of the no-op actor's rate.
 TARGET_VS_NOOP = 0.7
@@ -86,6 +88,7 @@ class Bench:
         self.redis_server = start_bench_redis(tmp / "redis")
         stack.callback(self.redis_server.stop, STOP_TIMEOUT_S)
         self.client = redis.Redis.from_url(self.redis_server.url)
+        self.text_client = redis.Redis.from_url(self.redis_server.url, decode_responses=True)
         configure_broker(self.redis_server.url)
         from bench import noop
         from workers import actors, broker, messages
@@ -183,16 +186,15 @@ class Bench:
         expected = self.workload.expected_state
         commands = sorted(expected)
         device_of = {e.command_id: e.device_id for e in self.workload.events}
-        with self.client.pipeline(transaction=False) as pipe:
-            for cmd in commands:
-                pipe.hmget(keys.command("huawei", device_of[cmd], cmd), "state", "tl")
-            rows = pipe.execute()
+        cmd_keys = [keys.command("huawei", device_of[cmd], cmd) for cmd in commands]
+        rows = read_raw(Scripts(self.text_client), cmd_keys, fields=("state", "tl"))
         wrong_state, wrong_timeline = [], []
-        for cmd, (state, tl) in zip(commands, rows, strict=True):
-            if state is None or state.decode() != expected[cmd].value:
+        for cmd, row in zip(commands, rows, strict=True):
+            state, tl = row.get("state") or None, row.get("tl", "")
+            if state is None or state != expected[cmd].value:
                 wrong_state.append(f"{cmd}: {state!r}, expected {expected[cmd].value}")
-            elif len(tl.split(b";")) != self.workload.expected_timeline[cmd]:
-                wrong_timeline.append(f"{cmd}: {len(tl.split(b';'))} entries, expected "
+            elif len(tl.split(";")) != self.workload.expected_timeline[cmd]:
+                wrong_timeline.append(f"{cmd}: {len(tl.split(';'))} entries, expected "
                                       f"{self.workload.expected_timeline[cmd]}")
         problems = []
         if wrong_state:

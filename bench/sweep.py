@@ -29,6 +29,8 @@ from store import keys
 from store.commands import CommandStore, NewCommand
 from store.due import claim_due
 from store.model import Event, Source, State
+from store.records import read_raw
+from store.script_calls import Scripts
 
 NOW = 1_800_000_000_000
 PER_DEVICE = 4
@@ -99,12 +101,13 @@ def time_find_all(client: redis.Redis, store: CommandStore, due: int) -> float:
 
 def time_naive(client: redis.Redis, due: int) -> float:
     """The baseline: scan every command record for a passed stale deadline."""
+    scripts = Scripts(client)
     t = time.perf_counter()
     found = set()
     for key in client.scan_iter(match="ck:*:cmd:*", count=1000):
-        state, stale_at, device = client.hmget(key, "state", "stale_at", "device_id")
-        if state == "PENDING" and stale_at and int(stale_at) <= NOW:
-            found.add(device)
+        [row] = read_raw(scripts, [key], fields=("state", "stale_at"))
+        if row.get("state") == "PENDING" and row.get("stale_at") and int(row["stale_at"]) <= NOW:
+            found.add(key.partition("}")[0])  # the device: ck:{<platform>:<device>}
     assert len(found) == due
     return time.perf_counter() - t
 

@@ -17,7 +17,14 @@ from store import keys
 from store.holdback import MIN_LEFT_MS, RELEASE_GRACE_MS, HoldBackQueue, expiry_check_ms
 from store.locks import DeviceLocks
 from store.model import HOLD_BACK_PLATFORMS, Event, Source, State, encode_timeline_entry
-from store.records import Applied, DeviceState, OpenCommand, decode_listing, decode_record
+from store.records import (
+    Applied,
+    DeviceState,
+    OpenCommand,
+    decode_listing,
+    decode_record,
+    read_raw,
+)
 from store.script_calls import Scripts
 
 __all__ = ["Applied", "CommandStore", "DeviceState", "NewCommand", "OpenCommand",
@@ -201,7 +208,7 @@ class CommandStore:
         device_id = self.client.hget(keys.command_device_index(platform, command_id), command_id)
         if device_id is None or device_id.startswith("~"):
             return None  # never known, or removed by retention (store/retention.py)
-        raw = self.client.hgetall(keys.command(platform, device_id, command_id))
+        (raw,) = read_raw(self.scripts, [keys.command(platform, device_id, command_id)])
         return decode_record(raw) if raw else None
 
     def device_commands(

@@ -46,22 +46,6 @@ def unreachable_hint(config: Config) -> str | None:
             f"{embedded_socket(config.var_dir)}: start one with bin/run, or set REDIS_URL")
 
 
-def check_compact_hashes(client: redis.Redis) -> str | None:
-    """A warning when the server would store command records in the bigger hash encoding."""
-    try:
-        settings = client.config_get("hash-max-*")
-    except redis.ResponseError:
-        return None  # CONFIG is disabled on many managed services: nothing to check
-    except redis.RedisError:
-        return None  # Redis is not up yet: /healthz will say so; nothing to check now
-    value = int(settings.get("hash-max-listpack-value") or settings.get("hash-max-ziplist-value")
-                or 0)
-    if value and value < 1024:
-        return (f"Redis hash-max-listpack-value is {value}: command records will take about "
-                "twice the memory; set it to 1024 (see README, Redis)")
-    return None
-
-
 def client(url: str) -> redis.Redis:
     """A client for the store: str responses, bounded timeouts, retry once on a dropped link."""
     return redis.Redis.from_url(

@@ -28,6 +28,8 @@ from store import keys
 from store.commands import decode_record
 from store.model import PLATFORMS
 from store.readers import split_member
+from store.records import read_raw
+from store.script_calls import Scripts
 
 #: Feed entries looked at for one page at most; a page may come back short, with its cursor.
 SCAN = 2_000
@@ -68,10 +70,9 @@ def _scan(client: redis.Redis, *, newest_first: bool, cursor: str | None, limit:
         if not batch:
             return Page(rows, None, reached)
         candidates = [(i, f) for i, f in batch if wanted(f)]
-        pipe = client.pipeline(transaction=False)
-        for _, f in candidates:
-            pipe.hgetall(keys.command(f["p"], f["d"], f["c"]))
-        records = dict(zip((i for i, _ in candidates), pipe.execute(), strict=True))
+        found = read_raw(Scripts(client), [keys.command(f["p"], f["d"], f["c"])
+                                           for _, f in candidates]) if candidates else []
+        records = dict(zip((i for i, _ in candidates), found, strict=True))
         for entry_id, f in batch:
             looked += 1
             last_id, reached = entry_id, int(entry_id.partition("-")[0])

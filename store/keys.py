@@ -21,7 +21,8 @@ def device_tag(platform: str, device_id: str) -> str:
 
 
 def command(platform: str, device_id: str, command_id: str) -> str:
-    """Hash: one command's record, its timeline included."""
+    """String: one command's record, its timeline included, as a MessagePack map (written and
+    read only by the scripts, store/lua/common.lua; an older hash record is read the same)."""
     return f"{PREFIX}:{{{platform}:{device_id}}}:cmd:{command_id}"
 
 

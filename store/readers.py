@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import redis
 
 from store import keys
+from store.records import read_raw
+from store.script_calls import Scripts
 
 #: Members fetched per ZSCAN step when walking an index.
 SCAN_COUNT = 500
@@ -66,22 +68,20 @@ def command_states(client: redis.Redis, platform: str,
                    device_id: str) -> dict[str, tuple[str, int]]:
     """Every recorded command of the device: id -> (state, attempt)."""
     ids = client.zrange(keys.device_commands(platform, device_id), 0, -1)
-    pipe = client.pipeline(transaction=False)
-    for command_id in ids:
-        pipe.hmget(keys.command(platform, device_id, command_id), "state", "attempt")
-    states = {}
-    for command_id, (state, attempt) in zip(ids, pipe.execute(), strict=True):
-        if state:
-            states[command_id] = (state, int(attempt or 0))
-    return states
+    if not ids:
+        return {}
+    rows = read_raw(Scripts(client), [keys.command(platform, device_id, c) for c in ids],
+                    fields=("state", "attempt"))
+    return {command_id: (row["state"], int(row["attempt"] or 0))
+            for command_id, row in zip(ids, rows, strict=True) if row.get("state")}
 
 
 def command_progress(client: redis.Redis, platform: str, device_id: str,
                      command_id: str) -> tuple[str, int] | None:
     """(state, attempt) of one command, None when it is not recorded."""
-    state, attempt = client.hmget(keys.command(platform, device_id, command_id), "state",
-                                  "attempt")
-    return (state, int(attempt or 0)) if state else None
+    (row,) = read_raw(Scripts(client), [keys.command(platform, device_id, command_id)],
+                      fields=("state", "attempt"))
+    return (row["state"], int(row["attempt"] or 0)) if row.get("state") else None
 
 
 def members_with_deadlines(client: redis.Redis, key: str) -> list[tuple[str, int]]:

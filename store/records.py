@@ -1,5 +1,10 @@
 """Records as the store hands them out: what applying an event did, what revocation and
-reconciliation read of a device, and stored hashes decoded (times as epoch ms ints)."""
+reconciliation read of a device, and stored records decoded (times as epoch ms ints).
+
+The scripts read the stored encoding (store/lua/common.lua) and hand records out as flat
+field/value lists of text, as a hash's HGETALL would: `read_raw` reads any number of them in one
+round trip (`read_records.lua`), the listings come from `list_device.lua`.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +49,16 @@ class DeviceState:
     pending: dict[str, int]
     #: The commands it holds back (IoTDA), oldest first: PENDING, never on the platform.
     held: list[str] = field(default_factory=list)
+
+
+def read_raw(scripts, cmd_keys: list[str], *,
+             fields: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """The records at `cmd_keys` as field -> value text (empty for a key with no record), in
+    one round trip; with `fields`, only those (`''` for one a record lacks)."""
+    rows = scripts.read_records(cmd_keys=cmd_keys, fields=fields)
+    if fields:
+        return [dict(zip(fields, row, strict=True)) if row else {} for row in rows]
+    return [dict(zip(row[::2], row[1::2], strict=True)) for row in rows]
 
 
 def decode_listing(rows: list[list[str]]) -> list[dict[str, Any]]:

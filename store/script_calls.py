@@ -174,3 +174,7 @@ class Scripts(Registry):
     def index_final(self, *, cmd: str, device_final: str, due_retain: str, command_id: str,
                     device_member: str, client: Client | None = None) -> int:
         return self.run("index_final", locals(), client)
+
+    def read_records(self, *, cmd_keys: Sequence[str], fields: Sequence[str] = (),
+                     client: Client | None = None) -> list[list[str]]:
+        return self.run("read_records", locals(), client)

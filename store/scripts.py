@@ -41,9 +41,12 @@ from redis.commands.core import Script
 from store.direct import DirectConnections
 
 LUA_DIR = Path(__file__).parent / "lua"
-#: Scripts that use the helpers of common.lua.
+#: Scripts that use the helpers of common.lua (every script that reads or writes a command
+#: record does: common.lua holds the records' encoding).
 SHARED = ("apply_event", "create_command", "finish_reconcile", "record_error",
-          "request_reconcile", "refresh_due", "park", "record_release")
+          "request_reconcile", "refresh_due", "park", "record_release", "list_device",
+          "device_state", "next_held", "count_existing", "remove_final", "index_final",
+          "read_records")
 
 #: A Redis client, a pipeline a call is queued on, or connections of a hot path's own.
 Client = redis.Redis | redis.client.Pipeline | DirectConnections

@@ -26,15 +26,3 @@ def test_started_once_shared_and_persistent(tmp_path):
         assert started and redis.Redis.from_url(url).get("kept") == b"1"
     finally:
         embedded_redis.stop(var)
-
-
-def test_the_compact_hash_setting_is_checked(redis_client):
-    from store.connection import check_compact_hashes
-
-    redis_client.config_set("hash-max-ziplist-value", 64)
-    try:
-        assert "1024" in check_compact_hashes(redis_client)
-        redis_client.config_set("hash-max-ziplist-value", 1024)
-        assert check_compact_hashes(redis_client) is None
-    finally:
-        redis_client.config_set("hash-max-ziplist-value", 64)

@@ -48,13 +48,30 @@ if record_id then
   command_id, cmd = record_id, ARGV[15] .. record_id
 end
 
+local rec = rec_load(cmd)
+local dirty = false
+
+-- fill in fields the record lacks (never overwrite)
 local function fill_missing()
   for i = 18, #ARGV, 2 do
-    redis.call('HSETNX', cmd, ARGV[i], ARGV[i + 1])
+    if rec[ARGV[i]] == nil then
+      rec[ARGV[i]] = ARGV[i + 1]
+      dirty = true
+    end
   end
 end
 
-local cur = redis.call('HMGET', cmd, 'state', 'attempt', 'tl', 'stale_at', 'sc', 'created_at')
+-- write the record back if this step changed it
+local function save()
+  if dirty then
+    rec_save(cmd, rec)
+  end
+end
+
+local cur = {}
+if rec then
+  cur = {rec.state, rec.attempt, rec.tl, rec.stale_at, rec.sc, rec.created_at}
+end
 if attempt < 0 then
   -- A report that does not say which attempt it is about (OneNET pushes): the current one.
   attempt = tonumber(cur[2] or '0') or 0
@@ -65,7 +82,8 @@ if state == '' then
   -- nothing), and the device's history is asked what became of its commands. A command never
   -- seen gets no record: history will bring it, with a state.
   if cur[1] and not timeline_has(cur[3], entry) then
-    redis.call('HSET', cmd, 'tl', timeline_append(cur[3], entry .. ',0', max_timeline))
+    rec.tl = timeline_append(cur[3], entry .. ',0', max_timeline)
+    rec_save(cmd, rec)
   end
   redis.call('ZADD', quiet, 'LT', now, '*')
   refresh_due(quiet, due_reconcile, member)
@@ -78,10 +96,10 @@ if not cur[1] then
     return {'wait', ''}
   end
   -- A command we never saw: record what we know and ask history for the rest.
-  redis.call('HSET', cmd, 'platform', ARGV[1], 'device_id', ARGV[2], 'command_id', command_id,
-    'state', state, 'platform_status', platform_status, 'attempt', attempt,
-    'created_at', at_ms, 'updated_at', now, 'tl', entry .. ',1', 'origin', 'unknown', 'sc', 1)
+  rec = {state=state, platform_status=platform_status, attempt=attempt, created_at=at_ms,
+    updated_at=now, tl=entry .. ',1', origin='unknown', sc=1}
   fill_missing()
+  rec_save(cmd, rec)
   redis.call('HINCRBY', states, state, 1)
   track_pending(states, by_created, by_stale, command_id, state, at_ms, nil)
   redis.call('ZADD', cmds, at_ms, command_id)
@@ -106,7 +124,7 @@ local cur_attempt = tonumber(cur[2] or '0') or 0
 if not cur[5] then
   -- recorded before the fleet counts existed (`sc` marks a counted record): counted from now on,
   -- in its present state, so a count is never decremented for a command it never had
-  redis.call('HSET', cmd, 'sc', 1)
+  rec.sc, dirty = 1, true
   redis.call('HINCRBY', states, cur_state, 1)
   track_pending(states, by_created, by_stale, command_id, cur_state, cur[6], cur[4])
 end
@@ -124,23 +142,26 @@ if not request_reconcile and state == cur_state and attempt == cur_attempt then
     redis.call('ZADD', stale, cur[4], command_id)
     refresh_due(stale, due_revoke, member)
   end
+  save()
   return {'unchanged', cur_state}
 end
 if timeline_has(tl, entry) then
   -- The same event again (a redelivered message): nothing to do.
+  save()
   return {'duplicate', cur_state}
 end
 
 local moved = RANK[cur_state] < TERMINAL and
   (attempt > cur_attempt or (attempt == cur_attempt and RANK[state] > RANK[cur_state]))
 
-redis.call('HSET', cmd, 'tl', timeline_append(tl, entry .. (moved and ',1' or ',0'), max_timeline))
+rec.tl = timeline_append(tl, entry .. (moved and ',1' or ',0'), max_timeline)
 if not moved then
+  rec_save(cmd, rec)
   return {'late', cur_state}
 end
 
-redis.call('HSET', cmd, 'state', state, 'platform_status', platform_status, 'attempt', attempt,
-  'updated_at', now)
+rec.state, rec.platform_status, rec.attempt, rec.updated_at = state, platform_status, attempt, now
+rec_save(cmd, rec)
 if state ~= cur_state then
   redis.call('HINCRBY', states, cur_state, -1)
   redis.call('HINCRBY', states, state, 1)
@@ -172,6 +193,6 @@ refresh_due(quiet, due_reconcile, member)
 if state ~= cur_state then
   -- a new attempt in the same state (a OneNET retry still waiting) is no change of state
   feed_append(events, events_seq, now, ARGV[1], ARGV[2], command_id, state, cur_state,
-    platform_status, source, redis.call('HGET', cmd, 'origin'), attempt, at_ms)
+    platform_status, source, rec.origin, attempt, at_ms)
 end
 return {'moved', state, was_stale, release}

@@ -81,3 +81,120 @@ local function track_final(device_final, due_retain, member, command_id, now)
   redis.call('ZADD', device_final, 'NX', now, command_id)
   refresh_due(device_final, due_retain, member)
 end
+
+-- Command records (docs/architecture.md, "The command record"): one string per command, a
+-- MessagePack map with short field names and numbers as numbers: a fifth of the memory a hash
+-- takes on a Redis with default settings. The platform, device and command ids are in the key
+-- and not stored. To stay small: times are kept relative to the creation time (`c`), the state
+-- as its timeline letter, and in the timeline a platform status that is just the state's name is
+-- left empty (a stored status is never empty: model.storable_status). A record an older
+-- cmdkeeper wrote as a hash is read all the same, and written in this form the next time it
+-- changes. Scripts see a record as a table of strings, by long name, as a hash would give them.
+local REC_SHORT = {state='s', platform_status='ps', attempt='a', created_at='c', updated_at='u',
+  expire_at='x', stale_at='t', service_id='sv', method='m', paras='pa', origin='o', tl='tl',
+  sc='sc', replaces='rp', replaced_by='rb', error='e', error_at='ea', revoke_requested_by='rq',
+  released_at='rl', platform_command_id='pc'}
+local REC_LONG = {}
+for long, short in pairs(REC_SHORT) do
+  REC_LONG[short] = long
+end
+local REC_NUMBER = {attempt=true, sc=true}
+local REC_TIME = {updated_at=true, expire_at=true, stale_at=true, error_at=true, released_at=true}
+local REC_FROM_KEY = {platform=true, device_id=true, command_id=true}
+local STATE_NAME = {P='PENDING', S='SENT', D='DELIVERED', U='SUCCEEDED', F='FAILED', T='TIMEOUT',
+  E='EXPIRED', C='CANCELED'}
+local STATE_LETTER = {}
+for letter, name in pairs(STATE_NAME) do
+  STATE_LETTER[name] = letter
+end
+
+-- The timeline with each entry's time moved by `shift` ms and its status packed (`pack`) or
+-- unpacked; entries read `<letter><attempt>,<at_ms>,<source>,<platform_status>,<applied>`.
+local function tl_recode(tl, shift, pack)
+  local out = {}
+  for entry in string.gmatch(tl, '[^;]+') do
+    local head, at, rest, status, applied = string.match(entry, '^([^,]*),([^,]*),([^,]*),([^,]*),(.*)$')
+    local name = STATE_NAME[string.sub(head, 1, 1)]
+    if pack and status == name then
+      status = ''
+    elseif not pack and status == '' then
+      status = name or ''
+    end
+    out[#out + 1] = head .. ',' .. string.format('%.0f', tonumber(at) + shift) .. ',' .. rest
+      .. ',' .. status .. ',' .. applied
+  end
+  return table.concat(out, ';')
+end
+
+local function as_text(value)
+  if type(value) == 'number' then
+    return string.format('%.0f', value)
+  end
+  return value
+end
+
+-- The record at `key` as a table of strings by long name, or nil when there is none.
+local function rec_load(key)
+  local kind = redis.call('TYPE', key)['ok']
+  if kind == 'none' then
+    return nil
+  end
+  local rec = {}
+  if kind == 'hash' then
+    local flat = redis.call('HGETALL', key)
+    for i = 1, #flat, 2 do
+      if not REC_FROM_KEY[flat[i]] then
+        rec[flat[i]] = flat[i + 1]
+      end
+    end
+    return rec
+  end
+  local packed = cmsgpack.unpack(redis.call('GET', key))
+  local base = packed.c or 0
+  for name, value in pairs(packed) do
+    local long = REC_LONG[name] or name
+    if REC_TIME[long] and type(value) == 'number' then
+      value = value + base
+    elseif long == 'state' then
+      value = STATE_NAME[value] or value
+    elseif long == 'tl' then
+      value = tl_recode(value, base, false)
+    end
+    rec[long] = as_text(value)
+  end
+  return rec
+end
+
+-- Write `rec` (a table of strings or numbers by long name) as the record at `key`.
+local function rec_save(key, rec)
+  local base = tonumber(rec.created_at)
+  local out = {c = base}
+  base = base or 0
+  for name, value in pairs(rec) do
+    if REC_TIME[name] and tonumber(value) then
+      value = tonumber(value) - base
+    elseif REC_NUMBER[name] and tonumber(value) then
+      value = tonumber(value)
+    elseif name == 'state' then
+      value = STATE_LETTER[value] or value
+    elseif name == 'tl' then
+      value = tl_recode(value, -base, true)
+    end
+    if name ~= 'created_at' and not REC_FROM_KEY[name] then
+      out[REC_SHORT[name] or name] = value
+    end
+  end
+  redis.call('SET', key, cmsgpack.pack(out))
+end
+
+-- The record as a flat {name, value, ...} list of strings (what a hash's HGETALL gives), the
+-- ids from its key included: what scripts answer with.
+local function rec_flat(key, rec)
+  local platform, device_id, command_id = string.match(key, '{([^:]+):(.-)}:cmd:(.*)$')
+  local out = {'platform', platform, 'device_id', device_id, 'command_id', command_id}
+  for name, value in pairs(rec) do
+    out[#out + 1] = name
+    out[#out + 1] = tostring(value)
+  end
+  return out
+end

@@ -4,11 +4,13 @@
 -- KEYS: cmd, command_states, pending_by_creation, pending_by_stale_at
 -- ARGV: command_id
 -- Returns 1 when the command was counted now, 0 otherwise.
-local cur = redis.call('HMGET', KEYS[1], 'state', 'sc', 'created_at', 'stale_at')
-if not cur[1] or cur[2] then
+local rec = rec_load(KEYS[1])
+if not rec or rec.sc then
   return 0
 end
-redis.call('HSET', KEYS[1], 'sc', 1)
+local cur = {rec.state, rec.sc, rec.created_at, rec.stale_at}
+rec.sc = 1
+rec_save(KEYS[1], rec)
 redis.call('HINCRBY', KEYS[2], cur[1], 1)
 if cur[1] == 'PENDING' then
   if cur[3] then

@@ -54,7 +54,8 @@ end
 if hold and redis.call('SCARD', in_flight) < in_flight_limit then
   local ahead = false
   for _, other in ipairs(redis.call('ZRANGE', held, 0, -1)) do
-    local other_stale = redis.call('HGET', prefix .. other, 'stale_at')
+    local other_rec = rec_load(prefix .. other)
+    local other_stale = other_rec and other_rec.stale_at
     if other_stale and tonumber(other_stale) > tonumber(now) + min_left then
       ahead = true
       break
@@ -70,9 +71,11 @@ if supersede then
   for _, other in ipairs(redis.call('ZRANGE', stale, 0, -1)) do
     if other ~= command_id then
       local key = prefix .. other
-      local f = redis.call('HMGET', key, 'service_id', 'method', 'created_at')
-      if f[1] == service_id and f[2] == method and tonumber(f[3] or '0') <= tonumber(created) then
-        redis.call('HSET', key, 'replaced_by', command_id, 'stale_at', now)
+      local f = rec_load(key) or {}
+      if f.service_id == service_id and f.method == method
+          and tonumber(f.created_at or '0') <= tonumber(created) then
+        f.replaced_by, f.stale_at = command_id, now
+        rec_save(key, f)
         redis.call('ZADD', stale, now, other)
         redis.call('ZADD', by_stale, 'XX', now, other)
         replaced[#replaced + 1] = other
@@ -91,25 +94,26 @@ if handed_over then
   redis.call('HSET', platform_ids, platform_command_id, command_id)
 end
 
-local cur = redis.call('HMGET', cmd, 'state', 'tl', 'sc')
+local rec = rec_load(cmd)
+local cur = rec and {rec.state, rec.tl, rec.sc} or {}
 if cur[1] then
   if not cur[3] then
     -- recorded before the fleet counts existed: counted from now on, as it is now
-    redis.call('HSET', cmd, 'sc', 1)
+    rec.sc = 1
     redis.call('HINCRBY', states, cur[1], 1)
   end
   track_pending(states, by_created, by_stale, command_id, cur[1], created, stale_at)
   for i = 1, #fields, 2 do
-    if fields[i] == 'platform_status' then
-      -- the record's status is the newer one a callback brought: keep it
-      fields[i + 1] = redis.call('HGET', cmd, 'platform_status') or fields[i + 1]
+    -- the record's status is the newer one a callback brought: keep it
+    if fields[i] ~= 'platform_status' or rec.platform_status == nil then
+      rec[fields[i]] = fields[i + 1]
     end
   end
-  redis.call('HSET', cmd, unpack(fields))
-  redis.call('HSET', cmd, 'created_at', created, 'stale_at', stale_at, 'origin', 'api')
+  rec.created_at, rec.stale_at, rec.origin = created, stale_at, 'api'
   if not timeline_has(cur[2], entry) then
-    redis.call('HSET', cmd, 'tl', timeline_append(cur[2], entry .. ',0', max_timeline))
+    rec.tl = timeline_append(cur[2], entry .. ',0', max_timeline)
   end
+  rec_save(cmd, rec)
   if cur[1] == 'PENDING' and not handed_over then
     redis.call('ZADD', stale, stale_at, command_id)
   end
@@ -120,10 +124,13 @@ if cur[1] then
   return {cur[1], unpack(replaced)}
 end
 
-redis.call('HSET', cmd, unpack(fields))
-redis.call('HSET', cmd, 'command_id', command_id, 'device_id', device_id, 'state', 'PENDING',
-  'attempt', 0, 'created_at', created, 'updated_at', created,
-  'stale_at', stale_at, 'origin', 'api', 'tl', entry .. ',1', 'sc', 1)
+rec = {}
+for i = 1, #fields, 2 do
+  rec[fields[i]] = fields[i + 1]
+end
+rec.state, rec.attempt, rec.created_at, rec.updated_at = 'PENDING', 0, created, created
+rec.stale_at, rec.origin, rec.tl, rec.sc = stale_at, 'api', entry .. ',1', 1
+rec_save(cmd, rec)
 redis.call('HINCRBY', states, 'PENDING', 1)
 track_pending(states, by_created, by_stale, command_id, 'PENDING', created, stale_at)
 if handed_over then

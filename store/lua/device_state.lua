@@ -9,12 +9,12 @@
 local open = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if id ~= '*' then
-    local f = redis.call('HMGET', ARGV[1] .. id, 'state', 'created_at', 'origin')
-    if f[1] then
+    local f = rec_load(ARGV[1] .. id)
+    if f then
       open[#open + 1] = id
-      open[#open + 1] = f[1]
-      open[#open + 1] = f[2] or ''
-      open[#open + 1] = f[3] or ''
+      open[#open + 1] = f.state
+      open[#open + 1] = f.created_at or ''
+      open[#open + 1] = f.origin or ''
     end
   end
 end

@@ -4,12 +4,11 @@
 -- KEYS: cmd, device_final, due_retain
 -- ARGV: command_id, device_member
 -- Returns 1 when the command was indexed now, 0 otherwise.
-local TERMINAL = {SUCCEEDED=true, FAILED=true, TIMEOUT=true, EXPIRED=true, CANCELED=true}
-local f = redis.call('HMGET', KEYS[1], 'state', 'updated_at', 'created_at')
-if not f[1] or not TERMINAL[f[1]] then
+local f = rec_load(KEYS[1])
+if not f or RANK[f.state] ~= TERMINAL then
   return 0
 end
-local at = f[2] or f[3] or '0'
+local at = f.updated_at or f.created_at or '0'
 if redis.call('ZADD', KEYS[2], 'NX', at, ARGV[1]) == 0 then
   return 0
 end

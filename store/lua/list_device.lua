@@ -1,4 +1,5 @@
--- A device's commands, newest first, each as a flat HGETALL array; optionally one state only.
+-- A device's commands, newest first, each as a flat field/value array; optionally one state
+-- only.
 -- KEYS: device_cmds
 -- ARGV: cmd_prefix, limit, state
 -- `cmd_prefix` is the device's command key prefix (up to and including ':cmd:'); `state` '' is
@@ -11,8 +12,9 @@ for _, id in ipairs(ids) do
     break
   end
   local key = ARGV[1] .. id
-  if want == '' or redis.call('HGET', key, 'state') == want then
-    out[#out + 1] = redis.call('HGETALL', key)
+  local rec = rec_load(key)
+  if rec and (want == '' or rec.state == want) then
+    out[#out + 1] = rec_flat(key, rec)
   end
 end
 return out

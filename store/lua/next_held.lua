@@ -14,10 +14,10 @@ local prefix, limit, now, min_left, member = ARGV[1], tonumber(ARGV[2]), tonumbe
   tonumber(ARGV[4]), ARGV[5]
 if redis.call('SCARD', in_flight) < limit then
   for _, id in ipairs(redis.call('ZRANGE', held, 0, -1)) do
-    local f = redis.call('HMGET', prefix .. id, 'service_id', 'method', 'paras', 'stale_at',
-      'expire_at', 'state')
-    if f[6] == 'PENDING' and f[4] and tonumber(f[4]) > now + min_left then
-      return {id, f[1] or '', f[2] or '', f[3] or '{}', f[4], f[5] or ''}
+    local f = rec_load(prefix .. id) or {}
+    if f.state == 'PENDING' and f.stale_at and tonumber(f.stale_at) > now + min_left then
+      return {id, f.service_id or '', f.method or '', f.paras or '{}', f.stale_at,
+        f.expire_at or ''}
     end
   end
 end

@@ -21,15 +21,20 @@ local check_at = math.min(tonumber(ARGV[6]), tonumber(ARGV[7]))
 local entry, max_timeline, member = ARGV[8], tonumber(ARGV[9]), ARGV[10]
 redis.call('HSET', platform_ids, platform_id, id)
 redis.call('ZREM', held, id)
-local cur = redis.call('HMGET', cmd, 'state', 'tl')
-redis.call('HSET', cmd, 'platform_command_id', platform_id, 'released_at', released_at)
-if not cur[1] or RANK[cur[1]] == TERMINAL then
+local rec = rec_load(cmd)
+if not rec then
   return 0
 end
-redis.call('HSET', cmd, 'platform_status', status, 'expire_at', expire_at)
-if not timeline_has(cur[2], entry) then
-  redis.call('HSET', cmd, 'tl', timeline_append(cur[2], entry .. ',1', max_timeline))
+rec.platform_command_id, rec.released_at = platform_id, released_at
+if RANK[rec.state] == TERMINAL then
+  rec_save(cmd, rec)
+  return 0
 end
+rec.platform_status, rec.expire_at = status, expire_at
+if not timeline_has(rec.tl, entry) then
+  rec.tl = timeline_append(rec.tl, entry .. ',1', max_timeline)
+end
+rec_save(cmd, rec)
 redis.call('SADD', in_flight, id)
 redis.call('ZREM', stale, id)
 refresh_due(stale, due_revoke, member)

@@ -8,7 +8,6 @@
 -- `device_platform_ids` maps platform ids to records named by cmdkeeper (IoTDA): a removed
 -- record's entry goes too.
 -- Returns how many commands were removed.
-local RANK = {PENDING=1, SENT=2, DELIVERED=3, SUCCEEDED=4, FAILED=4, TIMEOUT=4, EXPIRED=4, CANCELED=4}
 local final, due_retain, cmds, states, removed, deliveries, platform_ids = KEYS[1], KEYS[2],
   KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local n = tonumber(ARGV[1])
@@ -18,14 +17,14 @@ for i = 1, n do
   local id, cmd, index = ARGV[5 + i], KEYS[7 + i], KEYS[7 + n + i]
   local at = redis.call('ZSCORE', final, id)
   if at and tonumber(at) <= cutoff then
-    local f = redis.call('HMGET', cmd, 'state', 'sc', 'platform_command_id')
-    if f[1] and RANK[f[1]] == 4 then
+    local rec = rec_load(cmd)
+    if rec and rec.state and RANK[rec.state] == 4 then
       redis.call('DEL', cmd)
-      if f[3] then
-        redis.call('HDEL', platform_ids, f[3])
+      if rec.platform_command_id then
+        redis.call('HDEL', platform_ids, rec.platform_command_id)
       end
-      if f[2] then
-        redis.call('HINCRBY', states, f[1], -1)
+      if rec.sc then
+        redis.call('HINCRBY', states, rec.state, -1)
       end
       redis.call('HSET', index, id, '~' .. now)
       redis.call('ZADD', removed, now, platform .. ':' .. id)

@@ -24,6 +24,8 @@ from dev.procs import (
     wait_until,
 )
 from store import keys
+from store.records import read_raw
+from store.script_calls import Scripts
 from tests.conftest import API_TOKEN, WEBHOOK_TOKEN
 from workers.broker import HEARTBEAT_TIMEOUT_MS
 
@@ -70,8 +72,14 @@ def where_messages_are(client: redis.Redis) -> dict[str, int]:
             for key in client.scan_iter("dramatiq:*") if not key.endswith(".msgs")}
 
 
+def timeline_text(client: redis.Redis, device: str, command: str) -> str:
+    """The stored timeline of one record, as the scripts keep it."""
+    [row] = read_raw(Scripts(client), [keys.command("huawei", device, command)], fields=("tl",))
+    return row.get("tl", "")
+
+
 def applied(client: redis.Redis, command: str, device: str) -> set[str]:
-    raw = client.hget(keys.command("huawei", device, command), "tl") or ""
+    raw = timeline_text(client, device, command)
     return {entry.split(",")[3] for entry in raw.split(";") if entry}
 
 
@@ -151,7 +159,7 @@ def count_records(redis_client: redis.Redis) -> int:
 
 def assert_applied_once(redis_client: redis.Redis, total: int) -> None:
     for i in range(0, total, 7):
-        raw = redis_client.hget(keys.command("huawei", f"d{i % 50}", f"c{i:05d}"), "tl")
+        raw = timeline_text(redis_client, f"d{i % 50}", f"c{i:05d}")
         assert raw.count(";") == 0, f"c{i:05d} applied more than once: {raw}"
 
 
