@@ -133,19 +133,22 @@ def encode_timeline_entry(event: Event, attempt: str | None = None) -> str:
     )
 
 
-def decode_timeline(raw: str | None) -> list[dict]:
-    """The stored `;`-separated timeline as dictionaries, oldest first (times in epoch ms)."""
+def decode_timeline(raw: str | None, base_ms: int = 0) -> list[dict]:
+    """The stored `;`-separated timeline as dictionaries, oldest first (times in epoch ms). As
+    the scripts keep it, each time is relative to `base_ms` (the record's creation time) and an
+    empty platform status stands for the state's own name (store/lua/common.lua)."""
     items = []
     for entry in (raw or "").split(";"):
         if not entry:
             continue
         head, at_ms, src, platform_status, applied = entry.split(",", 4)
+        state = None if head[0] == UNKNOWN_CODE else CODE_STATE[head[0]].value
         items.append({
-            "state": None if head[0] == UNKNOWN_CODE else CODE_STATE[head[0]].value,
+            "state": state,
             "attempt": int(head[1:]),
-            "at_ms": int(at_ms),
+            "at_ms": int(at_ms) + base_ms,
             "source": CODE_SOURCE[src].value,
-            "platform_status": platform_status,
+            "platform_status": platform_status or state or "",
             "applied": applied == "1",
         })
     return items

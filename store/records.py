@@ -75,5 +75,5 @@ def decode_record(raw: dict[str, str]) -> dict[str, Any]:
     record["paras"] = json.loads(raw["paras"]) if raw.get("paras") else None
     if raw.get("error"):
         record["error"] = json.loads(raw["error"])
-    record["timeline"] = decode_timeline(record.pop("tl", ""))
+    record["timeline"] = decode_timeline(record.pop("tl", ""), record.get("created_at") or 0)
     return record

@@ -77,6 +77,9 @@ if attempt < 0 then
   attempt = tonumber(cur[2] or '0') or 0
 end
 local entry = (string.gsub(entry_template, '{a}', tostring(attempt), 1))
+if rec then
+  entry = tl_entry(rec, entry)
+end
 if state == '' then
   -- A status cmdkeeper's vocabulary lacks: kept as not applied (a word we cannot read moves
   -- nothing), and the device's history is asked what became of its commands. A command never
@@ -97,7 +100,8 @@ if not cur[1] then
   end
   -- A command we never saw: record what we know and ask history for the rest.
   rec = {state=state, platform_status=platform_status, attempt=attempt, created_at=at_ms,
-    updated_at=now, tl=entry .. ',1', origin='unknown', sc=1}
+    updated_at=now, origin='unknown', sc=1}
+  rec.tl = tl_entry(rec, entry) .. ',1'
   fill_missing()
   rec_save(cmd, rec)
   redis.call('HINCRBY', states, state, 1)

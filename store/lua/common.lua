@@ -83,47 +83,72 @@ local function track_final(device_final, due_retain, member, command_id, now)
 end
 
 -- Command records (docs/architecture.md, "The command record"): one string per command, a
--- MessagePack map with short field names and numbers as numbers: a fifth of the memory a hash
--- takes on a Redis with default settings. The platform, device and command ids are in the key
--- and not stored. To stay small: times are kept relative to the creation time (`c`), the state
--- as its timeline letter, and in the timeline a platform status that is just the state's name is
--- left empty (a stored status is never empty: model.storable_status). A record an older
--- cmdkeeper wrote as a hash is read all the same, and written in this form the next time it
--- changes. Scripts see a record as a table of strings, by long name, as a hash would give them.
-local REC_SHORT = {state='s', platform_status='ps', attempt='a', created_at='c', updated_at='u',
-  expire_at='x', stale_at='t', service_id='sv', method='m', paras='pa', origin='o', tl='tl',
-  sc='sc', replaces='rp', replaced_by='rb', error='e', error_at='ea', revoke_requested_by='rq',
-  released_at='rl', platform_command_id='pc'}
-local REC_LONG = {}
-for long, short in pairs(REC_SHORT) do
-  REC_LONG[short] = long
-end
-local REC_NUMBER = {attempt=true, sc=true}
-local REC_TIME = {updated_at=true, expire_at=true, stale_at=true, error_at=true, released_at=true}
-local REC_FROM_KEY = {platform=true, device_id=true, command_id=true}
+-- MessagePack map from small numbers (a field's place in REC_FIELDS) to values, numbers as
+-- numbers: a fifth of the memory a hash takes on a Redis with default settings. The platform,
+-- device and command ids are in the key and not stored. To stay small: times are kept relative
+-- to the creation time, the state as its timeline letter, and in the timeline a platform status
+-- that is just the state's name is left empty (a stored status is never empty:
+-- model.storable_status). A field not in REC_FIELDS is kept by name in a map at REC_EXTRA. A
+-- record an older cmdkeeper wrote as a hash is read all the same, and written in this form the
+-- next time it changes. Scripts see a record as a table of strings by long name, as a hash would
+-- give them, except the timeline (`tl`), which stays in its stored form: entries are added with
+-- `tl_entry`, and `tl_base` says which time its entries are relative to.
+-- The tables are literals: a script runs this whole prelude on every call, and building them
+-- with loops cost more than all the rest of it. Places are forever: add fields at the end.
+local REC_FIELDS = {'state', 'platform_status', 'attempt', 'created_at', 'updated_at',
+  'expire_at', 'stale_at', 'service_id', 'method', 'paras', 'origin', 'tl', 'sc', 'replaces',
+  'replaced_by', 'error', 'error_at', 'revoke_requested_by', 'released_at', 'platform_command_id'}
+local REC_PLACE = {state=1, platform_status=2, attempt=3, created_at=4, updated_at=5, expire_at=6,
+  stale_at=7, service_id=8, method=9, paras=10, origin=11, tl=12, sc=13, replaces=14,
+  replaced_by=15, error=16, error_at=17, revoke_requested_by=18, released_at=19,
+  platform_command_id=20}
+local REC_EXTRA = 21
+-- places of the times kept relative to the creation time (place 4)
+local REC_TIME = {[5]=true, [6]=true, [7]=true, [17]=true, [19]=true}
+local REC_SKIP = {platform=true, device_id=true, command_id=true, tl_base=true}
 local STATE_NAME = {P='PENDING', S='SENT', D='DELIVERED', U='SUCCEEDED', F='FAILED', T='TIMEOUT',
   E='EXPIRED', C='CANCELED'}
-local STATE_LETTER = {}
-for letter, name in pairs(STATE_NAME) do
-  STATE_LETTER[name] = letter
-end
+local STATE_LETTER = {PENDING='P', SENT='S', DELIVERED='D', SUCCEEDED='U', FAILED='F',
+  TIMEOUT='T', EXPIRED='E', CANCELED='C'}
 
--- The timeline with each entry's time moved by `shift` ms and its status packed (`pack`) or
--- unpacked; entries read `<letter><attempt>,<at_ms>,<source>,<platform_status>,<applied>`.
+-- The timeline with each entry's time moved by `shift` ms, its statuses packed as stored when
+-- `pack`; entries read `<letter><attempt>,<at_ms>,<source>,<platform_status>,<applied>`.
 local function tl_recode(tl, shift, pack)
   local out = {}
   for entry in string.gmatch(tl, '[^;]+') do
-    local head, at, rest, status, applied = string.match(entry, '^([^,]*),([^,]*),([^,]*),([^,]*),(.*)$')
-    local name = STATE_NAME[string.sub(head, 1, 1)]
-    if pack and status == name then
-      status = ''
-    elseif not pack and status == '' then
-      status = name or ''
+    local head, at, rest = string.match(entry, '^([^,]*),([^,]*),(.*)$')
+    if pack then
+      local src, status, applied = string.match(rest, '^([^,]*),([^,]*),(.*)$')
+      if status == STATE_NAME[string.sub(head, 1, 1)] then
+        rest = src .. ',,' .. applied
+      end
     end
     out[#out + 1] = head .. ',' .. string.format('%.0f', tonumber(at) + shift) .. ',' .. rest
-      .. ',' .. status .. ',' .. applied
   end
   return table.concat(out, ';')
+end
+
+-- A new timeline entry `<letter><attempt>,<at_ms>,<source>,<platform_status>` (no applied flag)
+-- in the form `rec.tl` keeps; compare and append only entries made by this.
+local function tl_entry(rec, entry)
+  if rec.tl_base == nil then
+    rec.tl_base = tonumber(rec.created_at) or 0
+  end
+  local head, at, src, status = string.match(entry, '^([^,]*),([^,]*),([^,]*),(.*)$')
+  if status == STATE_NAME[string.sub(head, 1, 1)] then
+    status = ''
+  end
+  return head .. ',' .. string.format('%.0f', tonumber(at) - rec.tl_base) .. ',' .. src .. ','
+    .. status
+end
+
+-- The timeline relative to the record's creation time as it is now (a create can change it).
+local function tl_rebased(rec)
+  local base = tonumber(rec.created_at) or 0
+  if rec.tl and rec.tl_base and rec.tl_base ~= base then
+    return tl_recode(rec.tl, rec.tl_base - base, false)
+  end
+  return rec.tl
 end
 
 local function as_text(value)
@@ -135,66 +160,88 @@ end
 
 -- The record at `key` as a table of strings by long name, or nil when there is none.
 local function rec_load(key)
-  local kind = redis.call('TYPE', key)['ok']
-  if kind == 'none' then
+  local value = redis.pcall('GET', key)
+  if not value then
     return nil
   end
   local rec = {}
-  if kind == 'hash' then
+  if type(value) == 'table' then
+    -- WRONGTYPE: an older cmdkeeper's hash
     local flat = redis.call('HGETALL', key)
     for i = 1, #flat, 2 do
-      if not REC_FROM_KEY[flat[i]] then
-        rec[flat[i]] = flat[i + 1]
-      end
+      rec[flat[i]] = flat[i + 1]
+    end
+    rec.platform, rec.device_id, rec.command_id = nil, nil, nil
+    rec.tl_base = tonumber(rec.created_at) or 0
+    if rec.tl then
+      rec.tl = tl_recode(rec.tl, -rec.tl_base, true)
     end
     return rec
   end
-  local packed = cmsgpack.unpack(redis.call('GET', key))
-  local base = packed.c or 0
-  for name, value in pairs(packed) do
-    local long = REC_LONG[name] or name
-    if REC_TIME[long] and type(value) == 'number' then
-      value = value + base
-    elseif long == 'state' then
-      value = STATE_NAME[value] or value
-    elseif long == 'tl' then
-      value = tl_recode(value, base, false)
+  local packed = cmsgpack.unpack(value)
+  local base = packed[4] or 0
+  for i = 1, #REC_FIELDS do
+    local v = packed[i]
+    if v ~= nil then
+      if REC_TIME[i] and type(v) == 'number' then
+        v = v + base
+      elseif i == 1 then
+        v = STATE_NAME[v] or v
+      end
+      rec[REC_FIELDS[i]] = as_text(v)
     end
-    rec[long] = as_text(value)
   end
+  local extra = packed[REC_EXTRA]
+  if extra then
+    for name, v in pairs(extra) do
+      rec[name] = v
+    end
+  end
+  rec.tl_base = base
   return rec
 end
 
 -- Write `rec` (a table of strings or numbers by long name) as the record at `key`.
 local function rec_save(key, rec)
-  local base = tonumber(rec.created_at)
-  local out = {c = base}
-  base = base or 0
-  for name, value in pairs(rec) do
-    if REC_TIME[name] and tonumber(value) then
-      value = tonumber(value) - base
-    elseif REC_NUMBER[name] and tonumber(value) then
-      value = tonumber(value)
-    elseif name == 'state' then
-      value = STATE_LETTER[value] or value
-    elseif name == 'tl' then
-      value = tl_recode(value, -base, true)
-    end
-    if name ~= 'created_at' and not REC_FROM_KEY[name] then
-      out[REC_SHORT[name] or name] = value
+  local base = tonumber(rec.created_at) or 0
+  local out, extra = {}, nil
+  for name, v in pairs(rec) do
+    local i = REC_PLACE[name]
+    if i then
+      if REC_TIME[i] or i == 3 or i == 4 or i == 13 then
+        v = tonumber(v) or v
+        if REC_TIME[i] and type(v) == 'number' then
+          v = v - base
+        end
+      elseif i == 1 then
+        v = STATE_LETTER[v] or v
+      end
+      out[i] = v
+    elseif not REC_SKIP[name] then
+      extra = extra or {}
+      extra[name] = v
     end
   end
+  out[12] = tl_rebased(rec)
+  out[REC_EXTRA] = extra
   redis.call('SET', key, cmsgpack.pack(out))
 end
 
 -- The record as a flat {name, value, ...} list of strings (what a hash's HGETALL gives), the
--- ids from its key included: what scripts answer with.
+-- ids from its key included, the timeline relative to `created_at` (store/records.py decodes
+-- it): what scripts answer with.
 local function rec_flat(key, rec)
   local platform, device_id, command_id = string.match(key, '{([^:]+):(.-)}:cmd:(.*)$')
   local out = {'platform', platform, 'device_id', device_id, 'command_id', command_id}
   for name, value in pairs(rec) do
-    out[#out + 1] = name
-    out[#out + 1] = tostring(value)
+    if name ~= 'tl_base' and name ~= 'tl' then
+      out[#out + 1] = name
+      out[#out + 1] = tostring(value)
+    end
+  end
+  if rec.tl then
+    out[#out + 1] = 'tl'
+    out[#out + 1] = tl_rebased(rec)
   end
   return out
 end

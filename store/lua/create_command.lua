@@ -109,6 +109,7 @@ if cur[1] then
       rec[fields[i]] = fields[i + 1]
     end
   end
+  entry = tl_entry(rec, entry)
   rec.created_at, rec.stale_at, rec.origin = created, stale_at, 'api'
   if not timeline_has(cur[2], entry) then
     rec.tl = timeline_append(cur[2], entry .. ',0', max_timeline)
@@ -129,7 +130,8 @@ for i = 1, #fields, 2 do
   rec[fields[i]] = fields[i + 1]
 end
 rec.state, rec.attempt, rec.created_at, rec.updated_at = 'PENDING', 0, created, created
-rec.stale_at, rec.origin, rec.tl, rec.sc = stale_at, 'api', entry .. ',1', 1
+rec.stale_at, rec.origin, rec.sc = stale_at, 'api', 1
+rec.tl = tl_entry(rec, entry) .. ',1'
 rec_save(cmd, rec)
 redis.call('HINCRBY', states, 'PENDING', 1)
 track_pending(states, by_created, by_stale, command_id, 'PENDING', created, stale_at)

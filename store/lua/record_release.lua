@@ -31,6 +31,7 @@ if RANK[rec.state] == TERMINAL then
   return 0
 end
 rec.platform_status, rec.expire_at = status, expire_at
+entry = tl_entry(rec, entry)
 if not timeline_has(rec.tl, entry) then
   rec.tl = timeline_append(rec.tl, entry .. ',1', max_timeline)
 end

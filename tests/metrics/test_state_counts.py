@@ -9,6 +9,7 @@ from cmdkeeper.metrics import field
 from store import keys
 from store.commands import NewCommand
 from store.model import Event, Source, State
+from store.scripts import LUA_DIR
 from store.stats import read_fleet_stats, read_snapshot
 from store.stats_backfill import count_existing
 
@@ -110,10 +111,12 @@ def test_revocations_are_counted_as_stale_or_requested(store, redis_client, cloc
         ("platform", "huawei"), ("source", "revoke"), ("outcome", "moved")))] == 2
 
 
-# the record's `sc` field says it is counted in the fleet counts (store/lua/common.lua)
-DROP_SC = """local rec = cmsgpack.unpack(redis.call('GET', KEYS[1]))
+# the record's `sc` field says it is counted in the fleet counts; dropped with the scripts' own
+# record helpers (store/lua/common.lua)
+DROP_SC = (LUA_DIR / "common.lua").read_text() + """
+local rec = rec_load(KEYS[1])
 rec.sc = nil
-redis.call('SET', KEYS[1], cmsgpack.pack(rec))"""
+rec_save(KEYS[1], rec)"""
 
 
 def forget_counts(redis_client, *command_ids, platform="huawei", device="d1"):

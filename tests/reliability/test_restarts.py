@@ -24,7 +24,7 @@ from dev.procs import (
     wait_until,
 )
 from store import keys
-from store.records import read_raw
+from store.records import decode_record, read_raw
 from store.script_calls import Scripts
 from tests.conftest import API_TOKEN, WEBHOOK_TOKEN
 from workers.broker import HEARTBEAT_TIMEOUT_MS
@@ -72,15 +72,14 @@ def where_messages_are(client: redis.Redis) -> dict[str, int]:
             for key in client.scan_iter("dramatiq:*") if not key.endswith(".msgs")}
 
 
-def timeline_text(client: redis.Redis, device: str, command: str) -> str:
-    """The stored timeline of one record, as the scripts keep it."""
-    [row] = read_raw(Scripts(client), [keys.command("huawei", device, command)], fields=("tl",))
-    return row.get("tl", "")
+def timeline(client: redis.Redis, device: str, command: str) -> list[dict]:
+    """The timeline of one record, read as the API reads it."""
+    [row] = read_raw(Scripts(client), [keys.command("huawei", device, command)])
+    return decode_record(row)["timeline"] if row else []
 
 
 def applied(client: redis.Redis, command: str, device: str) -> set[str]:
-    raw = timeline_text(client, device, command)
-    return {entry.split(",")[3] for entry in raw.split(";") if entry}
+    return {entry["platform_status"] for entry in timeline(client, device, command)}
 
 
 @pytest.fixture
@@ -159,8 +158,8 @@ def count_records(redis_client: redis.Redis) -> int:
 
 def assert_applied_once(redis_client: redis.Redis, total: int) -> None:
     for i in range(0, total, 7):
-        raw = timeline_text(redis_client, f"d{i % 50}", f"c{i:05d}")
-        assert raw.count(";") == 0, f"c{i:05d} applied more than once: {raw}"
+        entries = timeline(redis_client, f"d{i % 50}", f"c{i:05d}")
+        assert len(entries) == 1, f"c{i:05d} applied more than once: {entries}"
 
 
 def test_sigterm_to_a_busy_worker_requeues_and_nothing_is_applied_twice(redis_url,

@@ -30,6 +30,7 @@ def create(store, cmd: str = "c1") -> None:
 def as_legacy_hash(redis_client) -> dict[str, str]:
     """Rewrite the record as the hash an older cmdkeeper kept (ids included, long names)."""
     [flat] = read_raw(Scripts(redis_client), [KEY])
+    flat["tl"] = f"P0,{T0},a,PENDING,1"  # absolute times, every status written out
     redis_client.delete(KEY)
     redis_client.hset(KEY, mapping=flat)
     return flat
@@ -101,3 +102,17 @@ def test_times_and_statuses_survive_the_compact_form(store):
         ("SUCCEEDED", "SUCCESSFUL", T0 + 9_007, "callback")]
     assert (record["state"], record["platform_status"]) == ("SUCCEEDED", "SUCCESSFUL")
     assert record["updated_at"] == T0 + 9_500
+
+
+def test_a_create_that_moves_the_creation_time_keeps_every_timeline_time(store):
+    """A callback can come first (the record's creation time is then the event's); the create
+    that follows sets its own, and the timeline, kept relative to it, is moved along."""
+    store.apply_event(Event("huawei", "dev:1", "c1", State.SENT, "SENT", T0 + 7_000,
+                            Source.CALLBACK, 0), T0 + 7_100)
+    create(store)
+    store.apply_event(Event("huawei", "dev:1", "c1", State.FAILED, "FAILED", T0 + 9_000,
+                            Source.CALLBACK, 0), T0 + 9_100)
+    record = store.get("huawei", "c1")
+    assert record["created_at"] == T0
+    assert [(e["state"], e["platform_status"], e["at_ms"]) for e in record["timeline"]] == [
+        ("SENT", "SENT", T0 + 7_000), ("PENDING", "PENDING", T0), ("FAILED", "FAILED", T0 + 9_000)]
