@@ -1,5 +1,5 @@
 """Huawei's command status words and what each means in cmdkeeper's states (docs/architecture.md,
-"The command model"; sources in docs/platform-fidelity-notes.md).
+"The command model"; sources in docs/platforms.md, "What real clients showed").
 
 The one place Huawei's vocabulary lives: the webhook (v1 `resultCode`, IoTDA v5 `status`), the
 history reader (`status` of a queried command) and the revocation all read it here.

@@ -7,7 +7,8 @@ reading of the spec:
   `enc_msg` string (secure mode); a `+` in a signature may arrive as a space. China Mobile's own
   receivers (cm-heclouds/data-push) hash a compact re-serialisation of the parsed `msg` instead
   (C#: Json.NET; PHP: json_encode, with `\\uXXXX` and `\\/` escapes), so `signed_texts` offers
-  those too: whichever the platform signs, a push verifies (docs/platform-fidelity-notes.md).
+  those too: whichever the platform signs, a push verifies (docs/platforms.md, "What real
+  clients showed").
 - AES-256-CBC, key = base64decode(EncodingAESKey + "="), IV = key[:16]; plaintext is
   16 random bytes || 4-byte big-endian length || msg || optional trailer; padding PKCS#7 to 16
   (or 32, WeChat style). Decryption ignores the padding and cuts by the length field.

@@ -1,5 +1,6 @@
 """OneNET's cached-command status codes and what each means in cmdkeeper's states
-(docs/architecture.md, "The command model"; sources in docs/platform-fidelity-notes.md).
+(docs/architecture.md, "The command model"; sources in docs/platforms.md, "What real clients
+showed").
 
 The one place OneNET's vocabulary lives: the push receiver (int codes), the history reader
 (`confirm_status` by name), the revocation and the emulator all read it here. A status is kept

@@ -81,8 +81,8 @@ def cause(platform: str, reason: str) -> Cause:
     """The likely cause of callbacks not taken for `reason`: a malformed body, unless known."""
     return CAUSES.get((platform, reason)) or Cause(
         f"were malformed ({reason})",
-        "has the platform's format changed? (docs/platform-fidelity-notes.md); their commands "
-        "are caught up by the devices' history re-checks")
+        "has the platform's format changed? (docs/platforms.md, \"What real clients showed\"); "
+        "their commands are caught up by the devices' history re-checks")
 
 
 class RejectionLog:
