@@ -6,7 +6,8 @@ which then stops them itself, in order: first the processes that use the platfor
 and flushes its metrics), then the emulator (which saves its state), and only then, back in
 dev/devserver.py, the embedded Redis. A second Ctrl-C kills what is still running.
 
-Output is one line per line of a process, prefixed with the time and its name, as honcho does.
+Output is one line per line of a process, prefixed with the time and its name, as foreman
+and honcho do.
 """
 
 from __future__ import annotations
