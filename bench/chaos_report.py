@@ -50,6 +50,11 @@ class ChaosReport:
     create_retries: int = 0
     state_mismatches: list[dict] = field(default_factory=list)
     late_deliveries: list[dict] = field(default_factory=list)
+    #: late by no more than the machine stalled meanwhile (bench/stall_probe.py): reported, and
+    #: not held against cmdkeeper
+    stalled_deliveries: list[dict] = field(default_factory=list)
+    #: the longest the stall probe waited beyond its sleep (s)
+    worst_stall_s: float = 0.0
     lost_callbacks: list[dict] = field(default_factory=list)
     #: cmdkeeper's own figure (cmdkeeper_revocation_lag_seconds): cancels accepted, by bound.
     revocation_lag: dict[str, Any] = field(default_factory=dict)
@@ -89,7 +94,9 @@ def summary(report: ChaosReport) -> str:
     lines = [
         f"commands created: {r.created} ({r.create_retries} retried creates)",
         f"state mismatches with the platform: {len(r.state_mismatches)}",
-        f"stale commands sent beyond the sweep interval: {len(r.late_deliveries)}",
+        f"stale commands sent beyond the sweep interval: {len(r.late_deliveries)} (and "
+        f"{len(r.stalled_deliveries)} no later than the machine stalled meanwhile; longest "
+        f"stall {r.worst_stall_s:.2f} s)",
         f"acknowledged callbacks/pushes missing from timelines: {len(r.lost_callbacks)}",
         f"revocation lag (stale deadline to cancel accepted), cancels within each bound: "
         f"{r.revocation_lag.get('within_s', {})} of {r.revocation_lag.get('cancels', 0)}",
