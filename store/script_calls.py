@@ -175,6 +175,9 @@ class Scripts(Registry):
                     device_member: str, client: Client | None = None) -> int:
         return self.run("index_final", locals(), client)
 
+    def pack_records(self, *, cmd_keys: Sequence[str], client: Client | None = None) -> int:
+        return self.run("pack_records", locals(), client)
+
     def read_records(self, *, cmd_keys: Sequence[str], fields: Sequence[str] = (),
                      client: Client | None = None) -> list[list[str]]:
         return self.run("read_records", locals(), client)

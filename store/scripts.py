@@ -46,7 +46,7 @@ LUA_DIR = Path(__file__).parent / "lua"
 SHARED = ("apply_event", "create_command", "finish_reconcile", "record_error",
           "request_reconcile", "refresh_due", "park", "record_release", "list_device",
           "device_state", "next_held", "count_existing", "remove_final", "index_final",
-          "read_records")
+          "read_records", "pack_records")
 
 #: A Redis client, a pipeline a call is queued on, or connections of a hot path's own.
 Client = redis.Redis | redis.client.Pipeline | DirectConnections

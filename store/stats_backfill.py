@@ -1,13 +1,15 @@
-"""Counting and indexing the commands recorded before the fleet counts and retention existed:
-`python -m store.stats_backfill`.
+"""Counting, indexing and packing the commands recorded by an older cmdkeeper (before the fleet
+counts, retention and packed records existed): `python -m store.stats_backfill`.
 
 The create and apply scripts count every command they write, and count an older one the first
 time they touch it; until then an older command is missing from the figures (never subtracted,
 so nothing goes negative). Likewise they put each command they make final on the retention
 index; a command that was final before retention existed is never touched again, so it would
-stay forever. This walks every command record once with SCAN (never KEYS), counts each one not
-yet counted and indexes each final one not yet indexed, with the same rules in one script per
-record each: safe beside live traffic, and safe to run again.
+stay forever. And records an older cmdkeeper kept as hashes are packed only when they next
+change, which a final one never does. This walks every command record with SCAN (never KEYS),
+counts each one not yet counted, indexes each final one not yet indexed and packs each one still
+a hash, with the same rules in one script per record each: safe beside live traffic, and safe to
+run again.
 """
 
 from __future__ import annotations
@@ -45,6 +47,17 @@ def _walk(client: redis.Redis, step) -> int:
     return done + step(client, scripts, batch)
 
 
+def pack_existing(client: redis.Redis) -> int:
+    """Rewrite every record an older cmdkeeper kept as a hash in the packed form (a sixth of
+    the memory on a default Redis, docs/architecture.md "How a record is stored"); how many
+    were rewritten."""
+    return _walk(client, _pack)
+
+
+def _pack(client: redis.Redis, scripts: Scripts, batch: list[str]) -> int:
+    return int(scripts.pack_records(cmd_keys=batch)) if batch else 0
+
+
 def _index_final(client: redis.Redis, scripts: Scripts, batch: list[str]) -> int:
     pipe = client.pipeline(transaction=False)
     for key in batch:
@@ -76,6 +89,8 @@ def main() -> None:
     print(f"counted {counted} command(s) recorded before the fleet counts existed")
     indexed = index_existing_final(client)
     print(f"indexed {indexed} final command(s) recorded before retention existed")
+    packed = pack_existing(client)
+    print(f"rewrote {packed} record(s) kept as hashes by an older cmdkeeper in the packed form")
 
 
 if __name__ == "__main__":

@@ -116,3 +116,17 @@ def test_a_create_that_moves_the_creation_time_keeps_every_timeline_time(store):
     assert record["created_at"] == T0
     assert [(e["state"], e["platform_status"], e["at_ms"]) for e in record["timeline"]] == [
         ("SENT", "SENT", T0 + 7_000), ("PENDING", "PENDING", T0), ("FAILED", "FAILED", T0 + 9_000)]
+
+
+def test_the_backfill_packs_legacy_records_and_leaves_packed_ones(store, redis_client):
+    from store.stats_backfill import pack_existing
+
+    create(store)
+    create(store, "c2")
+    before = store.get("huawei", "c1")
+    as_legacy_hash(redis_client)
+
+    assert pack_existing(redis_client) == 1
+    assert redis_client.type(KEY) == "string"
+    assert store.get("huawei", "c1") == before
+    assert pack_existing(redis_client) == 0
