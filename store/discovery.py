@@ -71,7 +71,7 @@ def _scan(client: redis.Redis, *, newest_first: bool, cursor: str | None, limit:
             return Page(rows, None, reached)
         candidates = [(i, f) for i, f in batch if wanted(f)]
         found = read_raw(Scripts(client), [keys.command(f["p"], f["d"], f["c"])
-                                           for _, f in candidates]) if candidates else []
+                                           for _, f in candidates])
         records = dict(zip((i for i, _ in candidates), found, strict=True))
         for entry_id, f in batch:
             looked += 1

@@ -68,8 +68,6 @@ def command_states(client: redis.Redis, platform: str,
                    device_id: str) -> dict[str, tuple[str, int]]:
     """Every recorded command of the device: id -> (state, attempt)."""
     ids = client.zrange(keys.device_commands(platform, device_id), 0, -1)
-    if not ids:
-        return {}
     rows = read_raw(Scripts(client), [keys.command(platform, device_id, c) for c in ids],
                     fields=("state", "attempt"))
     return {command_id: (row["state"], int(row["attempt"] or 0))

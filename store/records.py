@@ -55,6 +55,8 @@ def read_raw(scripts, cmd_keys: list[str], *,
              fields: tuple[str, ...] = ()) -> list[dict[str, str]]:
     """The records at `cmd_keys` as field -> value text (empty for a key with no record), in
     one round trip; with `fields`, only those (`''` for one a record lacks)."""
+    if not cmd_keys:
+        return []
     rows = scripts.read_records(cmd_keys=cmd_keys, fields=fields)
     if fields:
         return [dict(zip(fields, row, strict=True)) if row else {} for row in rows]

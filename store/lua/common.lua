@@ -84,7 +84,7 @@ end
 
 -- Command records (docs/architecture.md, "The command record"): one string per command, a
 -- MessagePack map from small numbers (a field's place in REC_FIELDS) to values, numbers as
--- numbers: a fifth of the memory a hash takes on a Redis with default settings. The platform,
+-- numbers: about a sixth of the memory a hash takes on a Redis with default settings. The platform,
 -- device and command ids are in the key and not stored. To stay small: times are kept relative
 -- to the creation time, the state as its timeline letter, and in the timeline a platform status
 -- that is just the state's name is left empty (a stored status is never empty:
@@ -103,8 +103,10 @@ local REC_PLACE = {state=1, platform_status=2, attempt=3, created_at=4, updated_
   replaced_by=15, error=16, error_at=17, revoke_requested_by=18, released_at=19,
   platform_command_id=20}
 local REC_EXTRA = 21
--- places of the times kept relative to the creation time (place 4)
+local P_STATE, P_CREATED, P_TL = 1, 4, 12
+-- places of the times kept relative to the creation time, and of the other numbers
 local REC_TIME = {[5]=true, [6]=true, [7]=true, [17]=true, [19]=true}
+local REC_NUMBER = {[3]=true, [4]=true, [13]=true}
 local REC_SKIP = {platform=true, device_id=true, command_id=true, tl_base=true}
 local STATE_NAME = {P='PENDING', S='SENT', D='DELIVERED', U='SUCCEEDED', F='FAILED', T='TIMEOUT',
   E='EXPIRED', C='CANCELED'}
@@ -179,13 +181,13 @@ local function rec_load(key)
     return rec
   end
   local packed = cmsgpack.unpack(value)
-  local base = packed[4] or 0
+  local base = packed[P_CREATED] or 0
   for i = 1, #REC_FIELDS do
     local v = packed[i]
     if v ~= nil then
       if REC_TIME[i] and type(v) == 'number' then
         v = v + base
-      elseif i == 1 then
+      elseif i == P_STATE then
         v = STATE_NAME[v] or v
       end
       rec[REC_FIELDS[i]] = as_text(v)
@@ -207,22 +209,21 @@ local function rec_save(key, rec)
   local out, extra = {}, nil
   for name, v in pairs(rec) do
     local i = REC_PLACE[name]
+    if REC_TIME[i] then
+      v = tonumber(v) and tonumber(v) - base or v
+    elseif REC_NUMBER[i] then
+      v = tonumber(v) or v
+    elseif i == P_STATE then
+      v = STATE_LETTER[v] or v
+    end
     if i then
-      if REC_TIME[i] or i == 3 or i == 4 or i == 13 then
-        v = tonumber(v) or v
-        if REC_TIME[i] and type(v) == 'number' then
-          v = v - base
-        end
-      elseif i == 1 then
-        v = STATE_LETTER[v] or v
-      end
       out[i] = v
     elseif not REC_SKIP[name] then
       extra = extra or {}
       extra[name] = v
     end
   end
-  out[12] = tl_rebased(rec)
+  out[P_TL] = tl_rebased(rec)
   out[REC_EXTRA] = extra
   redis.call('SET', key, cmsgpack.pack(out))
 end
