@@ -10,10 +10,10 @@ import signal
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 import redis
@@ -47,6 +47,23 @@ def start_bench_redis(data_dir: Path) -> Managed:
 def exit_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit so `finally` blocks stop what the benchmark started."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+T = TypeVar("T")
+
+
+def measure_guarded(name: str, measure: Callable[[], T]) -> T | None:
+    """Run a benchmark's measurement as every benchmark does: SIGTERM becomes a clean exit, a
+    BenchError is printed as `bench.<name>: ...` (None comes back), and whatever it started is
+    killed at the end, on error too."""
+    exit_on_sigterm()
+    try:
+        return measure()
+    except BenchError as e:
+        print(f"bench.{name}: {e}", file=sys.stderr)
+        return None
+    finally:
+        reap_children()
 
 
 def add_disturbance_options(parser, *, retries: int, unit: str) -> None:

@@ -32,9 +32,8 @@ import requests
 from bench.common import (
     BenchError,
     bench_env,
-    exit_on_sigterm,
     machine,
-    reap_children,
+    measure_guarded,
     start_bench_redis,
     write_results,
 )
@@ -165,20 +164,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--settings", choices=("default", "compact", "both"), default="both")
     args = parser.parse_args(argv)
-    exit_on_sigterm()
     wanted = ("default", "compact") if args.settings == "both" else (args.settings,)
-    results = {}
-    try:
+
+    def measure_all() -> dict:
+        results = {}
         for settings in wanted:
             with tempfile.TemporaryDirectory() as tmp:
                 started = time.monotonic()
                 results[settings] = measure(settings, args.commands, Path(tmp))
                 results[settings]["seconds"] = round(time.monotonic() - started, 1)
-    except BenchError as e:
-        print(f"bench.memory: {e}", file=sys.stderr)
+        return results
+
+    results = measure_guarded("memory", measure_all)
+    if results is None:
         return 1
-    finally:
-        reap_children()
     path = write_results("memory", {"benchmark": "memory", "target_b": TARGET_B, **results})
     for settings, r in results.items():
         parts = ", ".join(f"{k} {v}" for k, v in r["per_command_by_family_b"].items())

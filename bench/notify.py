@@ -34,9 +34,8 @@ from bench.common import (
     BenchError,
     bench_env,
     configure_broker,
-    exit_on_sigterm,
     machine,
-    reap_children,
+    measure_guarded,
     start_bench_redis,
     verdict,
     write_results,
@@ -180,14 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lag-events", type=int, default=300)
     parser.add_argument("--rate", type=float, default=50, help="events per second in phase 2")
     args = parser.parse_args(argv)
-    exit_on_sigterm()
-    try:
-        results = run(args)
-    except BenchError as e:
-        print(f"bench.notify: {e}", file=sys.stderr)
+    results = measure_guarded("notify", lambda: run(args))
+    if results is None:
         return 1
-    finally:
-        reap_children()
     path = write_results("notify", results)
     print(f"delivered {results['delivered_per_s']}/s; requests.post loop "
           f"{results['baseline_per_s']['requests.post']}/s "

@@ -27,9 +27,8 @@ import requests
 from bench.common import (
     BenchError,
     bench_env,
-    exit_on_sigterm,
     machine,
-    reap_children,
+    measure_guarded,
     start_bench_redis,
     write_results,
 )
@@ -143,14 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commands", type=int, default=55)
     parser.add_argument("--drop", type=float, default=0.35)
     args = parser.parse_args(argv)
-    exit_on_sigterm()
-    try:
-        results = run(args)
-    except BenchError as e:
-        print(f"bench.reconcile: {e}", file=sys.stderr)
+    results = measure_guarded("reconcile", lambda: run(args))
+    if results is None:
         return 1
-    finally:
-        reap_children()
     path = write_results("reconcile", results)
     lag = results["lag_after_deadline_s"]
     print(f"{results['reconciled']} of {args.commands} commands reconciled; from their deadline "

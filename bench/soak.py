@@ -21,7 +21,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.common import BenchError, exit_on_sigterm, machine, start_bench_redis, write_results
+from bench.common import BenchError, machine, measure_guarded, start_bench_redis, write_results
 from dev.procs import start_redis
 
 TARGET = 1.1
@@ -119,11 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--default-redis", action="store_true",
                         help="a Redis with default hash settings (a managed Redis)")
     args = parser.parse_args(argv)
-    exit_on_sigterm()
-    try:
-        results = run(args)
-    except BenchError as e:
-        print(f"bench.soak: {e}", file=sys.stderr)
+    results = measure_guarded("soak", lambda: run(args))
+    if results is None:
         return 1
     path = write_results("soak-default" if args.default_redis else "soak", results)
     mem = results["memory_bytes"]
