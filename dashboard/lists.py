@@ -95,8 +95,7 @@ def stale():
     svc = services()
     offset = _offset()
     page = discovery.stale(svc.store.client, svc.clock(), offset=offset, limit=PAGE)
-    return render("stale.html", live=offset == 0, page=page, offset=offset,
-                  device_url=device_url)
+    return render("stale.html", live=offset == 0, page=page, offset=offset)
 
 
 @bp.route("/stuck")
