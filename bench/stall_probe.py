@@ -20,10 +20,12 @@ PROBE = """
 import sys, time
 out = open(sys.argv[1], "a", buffering=1)
 out.write("# running\\n")
+last = time.monotonic()
 while True:
-    t = time.monotonic()
     time.sleep(0.01)
-    late = time.monotonic() - t - 0.01
+    now = time.monotonic()
+    # from wake-up to wake-up, so a stop at any point of the loop is seen
+    late, last = now - last - 0.01, now
     if late > 0.02:
         out.write(f"{time.time() * 1000:.0f} {late * 1000:.0f}\\n")
 """
